@@ -1,0 +1,49 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// BLAS: Accelerate on Apple platforms, OpenBLAS (Debian libopenblas-dev) elsewhere.
+let package = Package(
+    name: "swift-nmt",
+    products: [
+        .library(name: "NMT", targets: ["NMT"]),
+        .executable(name: "translate", targets: ["translate"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "CSentencePiece",
+            path: "Sources/CSentencePiece",
+            linkerSettings: [.linkedLibrary("sentencepiece")]
+        ),
+        .target(
+            name: "NMT",
+            dependencies: [
+                "CSentencePiece",
+                .target(name: "COpenBLAS", condition: .when(platforms: [.linux])),
+            ],
+            path: "Sources/NMT"
+        ),
+        .executableTarget(
+            name: "translate",
+            dependencies: [
+                "NMT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/translate"
+        ),
+        .testTarget(
+            name: "NMTTests",
+            dependencies: ["NMT"],
+            path: "Tests/NMTTests",
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    cxxLanguageStandard: .cxx17
+)

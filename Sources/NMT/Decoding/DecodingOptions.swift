@@ -1,0 +1,66 @@
+/// How to search for translations.
+public struct DecodingOptions: Sendable, Equatable {
+    /// 1 is greedy search.
+    public var beamSize: Int = 4
+    /// Hypotheses returned per sentence (at most `beamSize`).
+    public var nBest: Int = 1
+    /// Beam hypotheses are ranked by log-probability / length^lengthPenalty, where length counts
+    /// generated tokens including `</s>` (Hugging Face's convention).
+    public var lengthPenalty: Float = 1
+    /// Most generated tokens per sentence, `</s>` included (`max_new_tokens`).
+    public var maxLength: Int = 256
+    /// If set, a sentence of n source tokens also stops after ⌈maxLengthRatio · n⌉ tokens.
+    public var maxLengthRatio: Double? = nil
+    /// `</s>` is suppressed until this many tokens have been generated (`min_new_tokens`).
+    public var minLength: Int = 0
+
+    public init(beamSize: Int = 4, nBest: Int = 1, lengthPenalty: Float = 1, maxLength: Int = 256,
+                maxLengthRatio: Double? = nil, minLength: Int = 0) {
+        self.beamSize = beamSize
+        self.nBest = nBest
+        self.lengthPenalty = lengthPenalty
+        self.maxLength = maxLength
+        self.maxLengthRatio = maxLengthRatio
+        self.minLength = minLength
+    }
+
+    /// Throws if a value is out of range.
+    public func validate() throws(DecodingOptionsError) {
+        guard beamSize >= 1 else { throw .invalidOption("beam size must be at least 1, got \(beamSize)") }
+        guard nBest >= 1, nBest <= beamSize else {
+            throw .invalidOption("n-best must be between 1 and the beam size (\(beamSize)), got \(nBest)")
+        }
+        guard maxLength >= 1 else { throw .invalidOption("maximum length must be at least 1, got \(maxLength)") }
+        guard minLength >= 0 else { throw .invalidOption("minimum length must not be negative, got \(minLength)") }
+        guard lengthPenalty.isFinite else { throw .invalidOption("length penalty must be a finite number") }
+        if let ratio = maxLengthRatio, !(ratio > 0 && ratio.isFinite) {
+            throw .invalidOption("maximum length ratio must be a positive number, got \(ratio)")
+        }
+    }
+
+    /// The generation limit for a source of `sourceLength` tokens.
+    public func maxLength(sourceLength: Int) -> Int {
+        guard let ratio = maxLengthRatio else { return maxLength }
+        return max(1, min(maxLength, Int((ratio * Double(sourceLength)).rounded(.up))))
+    }
+}
+
+public enum DecodingOptionsError: Error, Equatable, CustomStringConvertible, Sendable {
+    case invalidOption(String)
+
+    public var description: String {
+        switch self {
+        case .invalidOption(let why): return why
+        }
+    }
+}
+
+/// One translation hypothesis of a sentence.
+public struct Hypothesis: Sendable, Equatable {
+    /// Generated target ids, `</s>` included when the hypothesis ended with it.
+    public var tokens: [Int32]
+    /// Sum of the token log-probabilities.
+    public var logProbability: Float
+    /// `logProbability / tokens.count^lengthPenalty`, the ranking score.
+    public var score: Float
+}

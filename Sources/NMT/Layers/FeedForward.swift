@@ -1,0 +1,14 @@
+/// The position-wise feed-forward block: fc2(activation(fc1(x))).
+struct FeedForward: Sendable {
+    let fc1: Linear  // [ffnDim, dModel]
+    let fc2: Linear  // [dModel, ffnDim]
+    let activation: ModelConfig.Activation
+
+    /// x: [rows, dModel] → y: [rows, dModel]; hidden: scratch of [rows, ffnDim].
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, hidden: UnsafeMutablePointer<Float>,
+                        into y: UnsafeMutablePointer<Float>) {
+        fc1(x, rows: rows, into: hidden)
+        activation.apply(hidden, count: rows * fc1.outputSize)
+        fc2(hidden, rows: rows, into: y)
+    }
+}

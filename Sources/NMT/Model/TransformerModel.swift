@@ -1,0 +1,262 @@
+/// An encoder-decoder Transformer with immutable weights (memory-mapped from the model file).
+/// `encode` runs the encoder over a padded batch; `startDecoding` prepares a `DecoderState`;
+/// `decode` appends tokens to it and returns logits. Searches drive it through `StepModel`.
+public final class TransformerModel: @unchecked Sendable {
+    public let config: ModelConfig
+    private let file: ModelFile  // keeps the mapped weights alive
+    private let sourceEmbedding: UnsafePointer<Float>  // [sourceVocab, dModel]
+    private let targetEmbedding: UnsafePointer<Float>  // [targetVocab, dModel]
+    private let outputProjection: UnsafePointer<Float> // [targetVocab, dModel]
+    private let logitsBias: UnsafePointer<Float>?      // [targetVocab]
+    private let positions: PositionalEncoding
+    private let encoderLayers: [EncoderLayer]
+    private let decoderLayers: [DecoderLayer]
+    private let encoderNorm: LayerNorm?
+    private let decoderNorm: LayerNorm?
+
+    public init(file: ModelFile) {
+        self.file = file
+        let c = file.config
+        config = c
+        if c.sharedEmbeddings {
+            sourceEmbedding = file.tensor("model.shared.weight").data
+            targetEmbedding = sourceEmbedding
+        } else {
+            sourceEmbedding = file.tensor("model.encoder.embed_tokens.weight").data
+            targetEmbedding = file.tensor("model.decoder.embed_tokens.weight").data
+        }
+        outputProjection = c.tiedOutput ? targetEmbedding : file.tensor("lm_head.weight").data
+        logitsBias = c.finalLogitsBias ? file.tensor("final_logits_bias").data : nil
+        positions = PositionalEncoding(maxPositions: c.maxPositions, dModel: c.dModel, layout: c.positionLayout)
+        encoderLayers = (0..<c.encoderLayers).map(file.encoderLayer)
+        decoderLayers = (0..<c.decoderLayers).map(file.decoderLayer)
+        encoderNorm = c.finalLayerNorm ? file.layerNorm("model.encoder.layer_norm") : nil
+        decoderNorm = c.finalLayerNorm ? file.layerNorm("model.decoder.layer_norm") : nil
+    }
+
+    // MARK: Encoder
+
+    /// Encodes a batch of source id sequences (each ending with `</s>`), padded to the longest.
+    public func encode(_ batch: [[Int32]]) throws(ModelError) -> EncoderOutput {
+        guard !batch.isEmpty else { throw .emptyBatch }
+        let d = config.dModel
+        let lengths = batch.map(\.count)
+        for (i, sequence) in batch.enumerated() {
+            guard !sequence.isEmpty else { throw .emptySequence(index: i) }
+            guard sequence.count <= config.maxPositions else {
+                throw .sequenceTooLong(length: sequence.count, maxPositions: config.maxPositions)
+            }
+            for token in sequence where !(0..<Int32(config.sourceVocabSize)).contains(token) {
+                throw .tokenOutOfRange(token: token, vocabularySize: config.sourceVocabSize)
+            }
+        }
+        let S = lengths.max()!
+        let rows = batch.count * S
+        var x = [Float](repeating: 0, count: rows * d)  // [batch, S, d]
+        x.withUnsafeMutableBufferPointer { x in
+            for (b, sequence) in batch.enumerated() {
+                for (t, token) in sequence.enumerated() {
+                    embed(token, table: sourceEmbedding, position: t, into: x.baseAddress! + (b * S + t) * d)
+                }
+            }
+            let scratch = (normed: ScratchBuffer(rows * d), q: ScratchBuffer(rows * d), k: ScratchBuffer(rows * d),
+                           v: ScratchBuffer(rows * d), context: ScratchBuffer(rows * d),
+                           projected: ScratchBuffer(rows * d), scores: ScratchBuffer(S * S),
+                           hidden: ScratchBuffer(rows * config.encoderFFNDim))
+            let x = x.baseAddress!
+            for layer in encoderLayers {
+                // Self-attention block.
+                let input = preNorm(layer.selfAttentionNorm, x, rows: rows, scratch: scratch.normed)
+                let attention = layer.selfAttention
+                let (q, k, v, context) = (scratch.q.pointer, scratch.k.pointer, scratch.v.pointer, scratch.context.pointer)
+                attention.query(input, rows: rows, into: q)
+                attention.key(input, rows: rows, into: k)
+                attention.value(input, rows: rows, into: v)
+                for b in 0..<batch.count {
+                    for h in 0..<attention.heads {
+                        let o = b * S * d + h * attention.headDim
+                        MultiHeadAttention.attendHead(
+                            q: q + o, ldq: d, queries: lengths[b], k: k + o, ldk: d, v: v + o, ldv: d,
+                            keyCount: lengths[b], causalOffset: nil, headDim: attention.headDim,
+                            scale: attention.scale, scores: scratch.scores.pointer, out: context + o, ldo: d)
+                    }
+                }
+                attention.output(context, rows: rows, into: scratch.projected.pointer)
+                residual(x, scratch.projected.pointer, rows: rows, norm: layer.selfAttentionNorm)
+                // Feed-forward block.
+                let ffnInput = preNorm(layer.feedForwardNorm, x, rows: rows, scratch: scratch.normed)
+                layer.feedForward(ffnInput, rows: rows, hidden: scratch.hidden.pointer, into: scratch.projected.pointer)
+                residual(x, scratch.projected.pointer, rows: rows, norm: layer.feedForwardNorm)
+            }
+            encoderNorm?(x, rows: rows, into: x)
+        }
+        return EncoderOutput(batchSize: batch.count, paddedLength: S, lengths: lengths, states: x)
+    }
+
+    // MARK: Decoder
+
+    /// Prepares decoding of `rowsPerSentence` rows (beams) per source sentence, for at most
+    /// `maxLength` target positions. Cross-attention keys and values are computed here, once.
+    public func startDecoding(_ encoder: EncoderOutput, rowsPerSentence: Int, maxLength: Int) throws(ModelError) -> DecoderState {
+        guard rowsPerSentence >= 1 else { throw .stateMismatch("rowsPerSentence must be at least 1") }
+        guard maxLength >= 1, maxLength <= config.maxPositions else {
+            throw .sequenceTooLong(length: maxLength, maxPositions: config.maxPositions)
+        }
+        let d = config.dModel
+        let heads = config.decoderHeads, headDim = d / heads
+        let S = encoder.paddedLength, rows = encoder.batchSize * S
+        var crossKeys: [[Float]] = [], crossValues: [[Float]] = []
+        let projected = ScratchBuffer(rows * d)
+        encoder.states.withUnsafeBufferPointer { states in
+            for layer in decoderLayers {
+                // [batch, S, d] → [batch, heads, S, headDim]
+                func project(_ linear: Linear) -> [Float] {
+                    linear(states.baseAddress!, rows: rows, into: projected.pointer)
+                    var out = [Float](repeating: 0, count: rows * d)
+                    for b in 0..<encoder.batchSize {
+                        for t in 0..<S {
+                            for h in 0..<heads {
+                                let to = ((b * heads + h) * S + t) * headDim
+                                let from = (b * S + t) * d + h * headDim
+                                for i in 0..<headDim { out[to + i] = projected.pointer[from + i] }
+                            }
+                        }
+                    }
+                    return out
+                }
+                crossKeys.append(project(layer.crossAttention.key))
+                crossValues.append(project(layer.crossAttention.value))
+            }
+        }
+        let cache = KVCache(layers: config.decoderLayers, rows: encoder.batchSize * rowsPerSentence, heads: heads,
+                            headDim: headDim, initialCapacity: min(maxLength, 64), maxCapacity: maxLength)
+        return DecoderState(rowsPerSentence: rowsPerSentence, encoder: encoder, crossKeys: crossKeys,
+                            crossValues: crossValues, cache: cache)
+    }
+
+    /// Appends `steps` tokens to every row (tokens: [rows, steps]) and returns the logits of every
+    /// new position, [rows, steps, targetVocab], valid until the next call on this state.
+    public func decode(_ state: DecoderState, tokens: [Int32], steps: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
+        let rows = state.rows
+        guard steps >= 1, tokens.count == rows * steps else {
+            throw .stateMismatch("decode got \(tokens.count) tokens for \(rows) rows × \(steps) steps")
+        }
+        for token in tokens where !(0..<Int32(config.targetVocabSize)).contains(token) {
+            throw .tokenOutOfRange(token: token, vocabularySize: config.targetVocabSize)
+        }
+        let p0 = state.length
+        try state.cache.reserve(p0 + steps)
+        let d = config.dModel, n = rows * steps, V = config.targetVocabSize
+        let x = state.x.reserve(n * d)
+        for r in 0..<rows {
+            for t in 0..<steps {
+                embed(tokens[r * steps + t], table: targetEmbedding, position: p0 + t, into: x + (r * steps + t) * d)
+            }
+        }
+        let (q, k, v) = (state.q.reserve(n * d), state.k.reserve(n * d), state.v.reserve(n * d))
+        let context = state.context.reserve(n * d), projected = state.projected.reserve(n * d)
+        state.normed.reserve(n * d)
+        let scores = state.scores.reserve(steps * max(p0 + steps, state.sourcePaddedLength))
+        let cache = state.cache
+        for (l, layer) in decoderLayers.enumerated() {
+            // Masked self-attention over the cache.
+            let attention = layer.selfAttention
+            let heads = attention.heads, headDim = attention.headDim
+            var input = preNorm(layer.selfAttentionNorm, x, rows: n, scratch: state.normed)
+            attention.query(input, rows: n, into: q)
+            attention.key(input, rows: n, into: k)
+            attention.value(input, rows: n, into: v)
+            let keys = cache.keys[l], values = cache.values[l]
+            for r in 0..<rows {
+                for h in 0..<heads {
+                    let slot = cache.offset(row: r, head: h)
+                    for t in 0..<steps {
+                        let from = (r * steps + t) * d + h * headDim
+                        (keys + slot + (p0 + t) * headDim).update(from: k + from, count: headDim)
+                        (values + slot + (p0 + t) * headDim).update(from: v + from, count: headDim)
+                    }
+                    let o = r * steps * d + h * headDim
+                    MultiHeadAttention.attendHead(
+                        q: q + o, ldq: d, queries: steps, k: keys + slot, ldk: headDim, v: values + slot, ldv: headDim,
+                        keyCount: p0 + steps, causalOffset: p0, headDim: headDim, scale: attention.scale,
+                        scores: scores, out: context + o, ldo: d)
+                }
+            }
+            attention.output(context, rows: n, into: projected)
+            residual(x, projected, rows: n, norm: layer.selfAttentionNorm)
+
+            // Cross-attention over the encoder output of each row's sentence.
+            let cross = layer.crossAttention
+            input = preNorm(layer.crossAttentionNorm, x, rows: n, scratch: state.normed)
+            cross.query(input, rows: n, into: q)
+            let S = state.sourcePaddedLength
+            state.crossKeys[l].withUnsafeBufferPointer { crossKeys in
+                state.crossValues[l].withUnsafeBufferPointer { crossValues in
+                    for r in 0..<rows {
+                        let sentence = state.rowSentence[r]
+                        for h in 0..<heads {
+                            let slot = (sentence * heads + h) * S * headDim
+                            let o = r * steps * d + h * headDim
+                            MultiHeadAttention.attendHead(
+                                q: q + o, ldq: d, queries: steps,
+                                k: crossKeys.baseAddress! + slot, ldk: headDim,
+                                v: crossValues.baseAddress! + slot, ldv: headDim,
+                                keyCount: state.sourceLengths[sentence], causalOffset: nil, headDim: headDim,
+                                scale: cross.scale, scores: scores, out: context + o, ldo: d)
+                        }
+                    }
+                }
+            }
+            cross.output(context, rows: n, into: projected)
+            residual(x, projected, rows: n, norm: layer.crossAttentionNorm)
+
+            // Feed-forward.
+            input = preNorm(layer.feedForwardNorm, x, rows: n, scratch: state.normed)
+            layer.feedForward(input, rows: n, hidden: state.hidden.reserve(n * layer.feedForward.fc1.outputSize),
+                              into: projected)
+            residual(x, projected, rows: n, norm: layer.feedForwardNorm)
+        }
+        decoderNorm?(x, rows: n, into: x)
+        cache.length = p0 + steps
+
+        // Output projection: logits[n, V] = x · Eᵀ (+ bias)
+        let logits = state.logits.reserve(n * V)
+        if let logitsBias {
+            for i in 0..<n { (logits + i * V).update(from: logitsBias, count: V) }
+        }
+        BLAS.gemm(m: n, n: V, k: d, a: x, lda: d, b: outputProjection, ldb: d, transposeB: true,
+                  beta: logitsBias == nil ? 0 : 1, c: logits, ldc: V)
+        return UnsafeBufferPointer(start: logits, count: n * V)
+    }
+
+    // MARK: Helpers
+
+    /// Scaled token embedding plus position vector.
+    @inline(__always)
+    private func embed(_ token: Int32, table: UnsafePointer<Float>, position: Int, into out: UnsafeMutablePointer<Float>) {
+        let d = config.dModel
+        let row = table + Int(token) * d
+        let scale = config.embeddingScale
+        positions.table.withUnsafeBufferPointer { p in
+            let pos = p.baseAddress! + position * d
+            for i in 0..<d { out[i] = row[i] * scale + pos[i] }
+        }
+    }
+
+    /// The sublayer input: LN(x) for pre-LN models, x itself for post-LN.
+    @inline(__always)
+    private func preNorm(_ norm: LayerNorm, _ x: UnsafeMutablePointer<Float>, rows: Int, scratch: ScratchBuffer) -> UnsafeMutablePointer<Float> {
+        guard config.normalizeBefore else { return x }
+        let out = scratch.reserve(rows * config.dModel)
+        norm(x, rows: rows, into: out)
+        return out
+    }
+
+    /// x += sublayer output, then LN(x) for post-LN models.
+    @inline(__always)
+    private func residual(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, norm: LayerNorm) {
+        let count = rows * config.dModel
+        for i in 0..<count { x[i] += y[i] }
+        if !config.normalizeBefore { norm(x, rows: rows, into: x) }
+    }
+}

@@ -1,0 +1,142 @@
+/// Every hyperparameter the forward pass needs, as stored in the model file header (docs/FORMAT.md).
+public struct ModelConfig: Codable, Sendable, Equatable {
+    public enum Activation: String, Codable, Sendable { case relu, gelu, swish }
+    /// Where the sine and cosine features sit in a sinusoidal position vector.
+    public enum PositionLayout: String, Codable, Sendable {
+        /// Sines in the first half, cosines in the second (Marian, Hugging Face MarianMT).
+        case halves
+        /// Sine and cosine alternate (the original Transformer, fairseq-style tensor2tensor variants).
+        case interleaved
+    }
+
+    public var dModel: Int
+    public var encoderLayers: Int
+    public var decoderLayers: Int
+    public var encoderHeads: Int
+    public var decoderHeads: Int
+    public var encoderFFNDim: Int
+    public var decoderFFNDim: Int
+    public var sourceVocabSize: Int
+    public var targetVocabSize: Int
+    public var maxPositions: Int
+    public var activation: Activation
+    /// Pre-layer-norm blocks (`x + f(LN(x))`) instead of post-layer-norm (`LN(x + f(x))`).
+    public var normalizeBefore: Bool
+    /// A layer norm after the last encoder layer and after the last decoder layer (pre-LN models need it).
+    public var finalLayerNorm: Bool
+    public var positionLayout: PositionLayout
+    /// Token embeddings are multiplied by this (√dModel for Marian's `scale_embedding`).
+    public var embeddingScale: Float
+    /// One embedding matrix for source and target tokens (`model.shared.weight`).
+    public var sharedEmbeddings: Bool
+    /// The output projection is the target embedding matrix (no separate `lm_head.weight`).
+    public var tiedOutput: Bool
+    /// A bias added to the logits (`final_logits_bias`).
+    public var finalLogitsBias: Bool
+    public var layerNormEpsilon: Float
+    public var padID: Int
+    public var eosID: Int
+    public var unkID: Int
+    public var decoderStartID: Int
+
+    enum CodingKeys: String, CodingKey {
+        case dModel = "d_model", encoderLayers = "encoder_layers", decoderLayers = "decoder_layers"
+        case encoderHeads = "encoder_heads", decoderHeads = "decoder_heads"
+        case encoderFFNDim = "encoder_ffn_dim", decoderFFNDim = "decoder_ffn_dim"
+        case sourceVocabSize = "source_vocab_size", targetVocabSize = "target_vocab_size"
+        case maxPositions = "max_positions", activation, normalizeBefore = "normalize_before"
+        case finalLayerNorm = "final_layer_norm", positionLayout = "position_layout"
+        case embeddingScale = "embedding_scale", sharedEmbeddings = "shared_embeddings"
+        case tiedOutput = "tied_output", finalLogitsBias = "final_logits_bias"
+        case layerNormEpsilon = "layer_norm_eps", padID = "pad_id", eosID = "eos_id", unkID = "unk_id"
+        case decoderStartID = "decoder_start_id"
+    }
+
+    /// Rejects values the forward pass cannot run with, naming the field.
+    func validate() throws(ModelFileError) {
+        // Generous upper bounds keep arithmetic on sizes far from overflow on a damaged header.
+        func check(_ value: Int, _ field: String, _ range: ClosedRange<Int>) throws(ModelFileError) {
+            guard range.contains(value) else {
+                throw .invalidConfig(field: field, problem: "is \(value), expected \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        try check(dModel, "d_model", 1...65_536)
+        try check(encoderLayers, "encoder_layers", 1...256)
+        try check(decoderLayers, "decoder_layers", 1...256)
+        try check(encoderHeads, "encoder_heads", 1...dModel)
+        try check(decoderHeads, "decoder_heads", 1...dModel)
+        try check(encoderFFNDim, "encoder_ffn_dim", 1...1_048_576)
+        try check(decoderFFNDim, "decoder_ffn_dim", 1...1_048_576)
+        try check(sourceVocabSize, "source_vocab_size", 1...16_777_216)
+        try check(targetVocabSize, "target_vocab_size", 1...16_777_216)
+        try check(maxPositions, "max_positions", 2...1_048_576)
+        guard dModel % encoderHeads == 0 else {
+            throw .invalidConfig(field: "encoder_heads", problem: "(\(encoderHeads)) does not divide d_model (\(dModel))")
+        }
+        guard dModel % decoderHeads == 0 else {
+            throw .invalidConfig(field: "decoder_heads", problem: "(\(decoderHeads)) does not divide d_model (\(dModel))")
+        }
+        if positionLayout == .halves || positionLayout == .interleaved, dModel % 2 != 0 {
+            throw .invalidConfig(field: "d_model", problem: "(\(dModel)) must be even for sinusoidal positions")
+        }
+        guard embeddingScale.isFinite else { throw .invalidConfig(field: "embedding_scale", problem: "is not finite") }
+        guard layerNormEpsilon.isFinite, layerNormEpsilon >= 0 else {
+            throw .invalidConfig(field: "layer_norm_eps", problem: "must be a finite number >= 0")
+        }
+        if sharedEmbeddings, sourceVocabSize != targetVocabSize {
+            throw .invalidConfig(field: "shared_embeddings", problem: "is true but the vocabulary sizes differ")
+        }
+        try check(padID, "pad_id", 0...(targetVocabSize - 1))
+        try check(eosID, "eos_id", 0...(min(sourceVocabSize, targetVocabSize) - 1))
+        try check(unkID, "unk_id", 0...(min(sourceVocabSize, targetVocabSize) - 1))
+        try check(decoderStartID, "decoder_start_id", 0...(targetVocabSize - 1))
+    }
+
+    /// The tensors a file with this config must hold, with their shapes, in a stable order.
+    func expectedTensors() -> [(name: String, shape: [Int])] {
+        var list: [(String, [Int])] = []
+        let d = dModel
+        if sharedEmbeddings {
+            list.append(("model.shared.weight", [sourceVocabSize, d]))
+        } else {
+            list.append(("model.encoder.embed_tokens.weight", [sourceVocabSize, d]))
+            list.append(("model.decoder.embed_tokens.weight", [targetVocabSize, d]))
+        }
+        if !tiedOutput { list.append(("lm_head.weight", [targetVocabSize, d])) }
+        if finalLogitsBias { list.append(("final_logits_bias", [1, targetVocabSize])) }
+        func linear(_ prefix: String, _ out: Int, _ inp: Int) {
+            list.append(("\(prefix).weight", [out, inp]))
+            list.append(("\(prefix).bias", [out]))
+        }
+        func norm(_ prefix: String) {
+            list.append(("\(prefix).weight", [d]))
+            list.append(("\(prefix).bias", [d]))
+        }
+        func attention(_ prefix: String) {
+            for projection in ["q_proj", "k_proj", "v_proj", "out_proj"] { linear("\(prefix).\(projection)", d, d) }
+        }
+        for i in 0..<encoderLayers {
+            let p = "model.encoder.layers.\(i)"
+            attention("\(p).self_attn")
+            norm("\(p).self_attn_layer_norm")
+            linear("\(p).fc1", encoderFFNDim, d)
+            linear("\(p).fc2", d, encoderFFNDim)
+            norm("\(p).final_layer_norm")
+        }
+        for i in 0..<decoderLayers {
+            let p = "model.decoder.layers.\(i)"
+            attention("\(p).self_attn")
+            norm("\(p).self_attn_layer_norm")
+            attention("\(p).encoder_attn")
+            norm("\(p).encoder_attn_layer_norm")
+            linear("\(p).fc1", decoderFFNDim, d)
+            linear("\(p).fc2", d, decoderFFNDim)
+            norm("\(p).final_layer_norm")
+        }
+        if finalLayerNorm {
+            norm("model.encoder.layer_norm")
+            norm("model.decoder.layer_norm")
+        }
+        return list
+    }
+}
