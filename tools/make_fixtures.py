@@ -164,6 +164,8 @@ def main():
             hf_dir = os.path.join(tmp, name)
             model = build(hf_dir, **kw)
             convert(hf_dir, os.path.join(args.out, f"{name}.bin"))
+            if name == "marian-shared":
+                convert(hf_dir, os.path.join(args.out, f"{name}-f16.bin"), dtype="f16")
             expected = record(hf_dir, model, name)
             with open(os.path.join(args.out, f"{name}.json"), "w") as f:
                 json.dump(expected, f, ensure_ascii=False)

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import NMT
+
+@Suite struct LayerTests {
+    /// Two queries, three keys, head size 2, computed by hand.
+    @Test func attentionOnAHandComputedCase() {
+        let q: [Float] = [1, 0, 0, 2]               // [2, 2]
+        let k: [Float] = [1, 0, 0, 1, 1, 1]         // [3, 2]
+        let v: [Float] = [1, 2, 3, 4, 5, 6]         // [3, 2]
+        let scale = 1 / Float(2).squareRoot()
+        func expected(_ scores: [Float]) -> [Float] {
+            let e = scores.map { exp(Double($0)) }
+            let s = e.reduce(0, +)
+            let p = e.map { Float($0 / s) }
+            return [0, 1].map { c in zip(p, stride(from: c, to: 6, by: 2)).map { $0 * v[$1] }.reduce(0, +) }
+        }
+        // Scores: q0·k = [1, 0, 1], q1·k = [0, 2, 2], times 1/√2.
+        let rows = [[1, 0, 1], [0, 2, 2]].map { $0.map { Float($0) * scale } }
+
+        func run(keyCount: Int, causalOffset: Int?) -> [Float] {
+            var out = [Float](repeating: .nan, count: 4)
+            var scores = [Float](repeating: 0, count: 2 * keyCount)
+            MultiHeadAttention.attendHead(q: q, ldq: 2, queries: 2, k: k, ldk: 2, v: v, ldv: 2, keyCount: keyCount,
+                                          causalOffset: causalOffset, headDim: 2, scale: scale,
+                                          scores: &scores, out: &out, ldo: 2)
+            return out
+        }
+        // No mask.
+        #expect(maxAbsDifference(run(keyCount: 3, causalOffset: nil), expected(rows[0]) + expected(rows[1])) < 1e-6)
+        // Padding: the third key is padding and gets no weight.
+        #expect(maxAbsDifference(run(keyCount: 2, causalOffset: nil),
+                                 expected(Array(rows[0].prefix(2))) + expected(Array(rows[1].prefix(2)))) < 1e-6)
+        // Causal from position 0: query 0 sees key 0 only, query 1 keys 0 and 1.
+        #expect(maxAbsDifference(run(keyCount: 3, causalOffset: 0),
+                                 [1, 2] + expected(Array(rows[1].prefix(2)))) < 1e-6)
+        // Causal from position 1: query 0 sees keys 0–1, query 1 all three.
+        #expect(maxAbsDifference(run(keyCount: 3, causalOffset: 1),
+                                 expected(Array(rows[0].prefix(2))) + expected(rows[1])) < 1e-6)
+    }
+
+    @Test func sinusoidalPositions() {
+        let halves = PositionalEncoding(maxPositions: 3, dModel: 4, layout: .halves)
+        // Pair i has angle p / 10000^(2i/4): pair 0 → p, pair 1 → p / 100.
+        #expect(Array(halves.vector(at: 0)) == [0, 0, 1, 1])
+        #expect(maxAbsDifference(halves.vector(at: 2), [sin(2), sin(0.02), cos(2), cos(0.02)].map { Float($0) }) < 1e-7)
+        let interleaved = PositionalEncoding(maxPositions: 3, dModel: 4, layout: .interleaved)
+        #expect(maxAbsDifference(interleaved.vector(at: 2), [sin(2), cos(2), sin(0.02), cos(0.02)].map { Float($0) }) < 1e-7)
+    }
+
+    @Test func layerNorm() {
+        let gamma: [Float] = [1, 2, 1, 1], beta: [Float] = [0, 0, 1, 0]
+        gamma.withUnsafeBufferPointer { g in
+            beta.withUnsafeBufferPointer { b in
+                let norm = LayerNorm(weight: WeightTensor(shape: [4], data: g.baseAddress!),
+                                     bias: WeightTensor(shape: [4], data: b.baseAddress!), epsilon: 0)
+                var x: [Float] = [1, 2, 3, 4]
+                norm(x, rows: 1, into: &x)
+                // mean 2.5, variance 1.25
+                let s = Float(1.25).squareRoot()
+                #expect(maxAbsDifference(x, [-1.5 / s, 2 * -0.5 / s, 0.5 / s + 1, 1.5 / s]) < 1e-6)
+            }
+        }
+    }
+
+    @Test func activations() {
+        var x: [Float] = [-1, 0, 2]
+        ModelConfig.Activation.relu.apply(&x, count: 3)
+        #expect(x == [0, 0, 2])
+        x = [-1, 0, 2]
+        ModelConfig.Activation.swish.apply(&x, count: 3)
+        #expect(maxAbsDifference(x, [Float(-1 / (1 + exp(1.0))), 0, Float(2 / (1 + exp(-2.0)))]) < 1e-6)
+        x = [-1, 0, 2]
+        ModelConfig.Activation.gelu.apply(&x, count: 3)
+        #expect(maxAbsDifference(x, [-0.15865526, 0, 1.9544997]) < 1e-6)
+    }
+
+    @Test func logSoftmaxSumsToOne() {
+        var x: [Float] = [1, 2, 3, -50]
+        logSoftmax(&x, count: 4)
+        #expect(abs(x.map { exp($0) }.reduce(0, +) - 1) < 1e-6)
+        #expect(abs((x[2] - x[1]) - 1) < 1e-6)
+    }
+}

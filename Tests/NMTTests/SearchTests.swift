@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+@testable import NMT
+
+/// A deterministic stand-in for the Transformer: each row's next-token distribution is a fixed
+/// pseudo-random function of its sentence and the tokens it has produced so far.
+struct FakeModel: StepModel {
+    let vocabularySize = 9
+    let eosID: Int32 = 0
+    let padID: Int32 = 8
+    let startID: Int32 = 8
+    let seeds: [UInt64]          // one per sentence
+    let rowsPerSentence: Int
+    var histories: [[Int32]]
+    private var buffer: [Float] = []
+
+    init(seeds: [UInt64], rowsPerSentence: Int) {
+        self.seeds = seeds
+        self.rowsPerSentence = rowsPerSentence
+        histories = Array(repeating: [], count: seeds.count * rowsPerSentence)
+    }
+
+    static func logProbabilities(seed: UInt64, history: [Int32], vocabularySize: Int) -> [Float] {
+        var h = seed &* 0x9E37_79B9_7F4A_7C15
+        for t in history { h = (h ^ UInt64(bitPattern: Int64(t))) &* 0x100_0000_01B3 }
+        var logits = (0..<vocabularySize).map { v -> Float in
+            var x = h ^ UInt64(v) &* 0xBF58_476D_1CE4_E5B9
+            x ^= x >> 31
+            x = x &* 0x94D0_49BB_1331_11EB
+            x ^= x >> 29
+            return Float(x % 10_000) / 1000  // 0 … 10
+        }
+        logits[0] += 0.9 * Float(history.count) - 4  // </s> grows likelier with length
+        logSoftmax(&logits, count: vocabularySize)
+        return logits
+    }
+
+    mutating func nextLogProbabilities(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+        buffer.removeAll(keepingCapacity: true)
+        for (r, token) in tokens.enumerated() {
+            if token != startID || !histories[r].isEmpty { histories[r].append(token) }
+            buffer += Self.logProbabilities(seed: seeds[r / rowsPerSentence], history: histories[r],
+                                            vocabularySize: vocabularySize)
+        }
+        return buffer.withUnsafeBufferPointer { UnsafeBufferPointer(start: $0.baseAddress, count: $0.count) }
+    }
+
+    mutating func reorder(_ sources: [Int]) throws {
+        histories = sources.map { histories[$0] }
+    }
+
+    /// The log-probability of a whole sequence, computed independently of any search.
+    func sequenceLogProbability(seed: UInt64, tokens: [Int32]) -> Float {
+        tokens.indices.reduce(0) { sum, t in
+            sum + Self.logProbabilities(seed: seed, history: Array(tokens[..<t]), vocabularySize: vocabularySize)[Int(tokens[t])]
+        }
+    }
+}
+
+@Suite struct SearchTests {
+    static let seeds: [UInt64] = Array(1...12)
+
+    func beam(_ seeds: [UInt64], beamSize: Int, nBest: Int = 1, maxLength: Int = 12, minLength: Int = 0,
+              lengthPenalty: Float = 1) throws -> [[Hypothesis]] {
+        var model = FakeModel(seeds: seeds, rowsPerSentence: beamSize)
+        return try BeamSearch.run(&model, beamSize: beamSize, nBest: nBest,
+                                  maxLengths: Array(repeating: maxLength, count: seeds.count),
+                                  minLength: minLength, lengthPenalty: lengthPenalty)
+    }
+
+    func greedy(_ seeds: [UInt64], maxLength: Int = 12, minLength: Int = 0) throws -> [Hypothesis] {
+        var model = FakeModel(seeds: seeds, rowsPerSentence: 1)
+        return try GreedySearch.run(&model, maxLengths: Array(repeating: maxLength, count: seeds.count),
+                                    minLength: minLength)
+    }
+
+    @Test(arguments: [0, 3])
+    func beamOfOneIsGreedy(minLength: Int) throws {
+        let g = try greedy(Self.seeds, minLength: minLength)
+        let b = try beam(Self.seeds, beamSize: 1, minLength: minLength)
+        #expect(b.map { $0[0].tokens } == g.map(\.tokens))
+        #expect(g.contains { $0.tokens.last == 0 && $0.tokens.count < 12 }, "some sentences end early")
+    }
+
+    @Test(arguments: [1, 4])
+    func nBestIsSortedAndScoresAreSequenceLogProbabilities(beamSize: Int) throws {
+        for lengthPenalty: Float in [0.6, 1, 1.4] {
+            let results = try beam(Self.seeds, beamSize: beamSize, nBest: beamSize, lengthPenalty: lengthPenalty)
+            let model = FakeModel(seeds: Self.seeds, rowsPerSentence: 1)
+            for (seed, list) in zip(Self.seeds, results) {
+                #expect(list.count == beamSize)
+                #expect(zip(list, list.dropFirst()).allSatisfy { $0.score >= $1.score })
+                #expect(Set(list.map(\.tokens)).count == list.count, "hypotheses are distinct")
+                for h in list {
+                    let logP = model.sequenceLogProbability(seed: seed, tokens: h.tokens)
+                    #expect(abs(h.logProbability - logP) < 1e-4)
+                    #expect(abs(h.score - logP / pow(Float(h.tokens.count), lengthPenalty)) < 1e-4)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [1, 4])
+    func lengthLimitsAndPadding(beamSize: Int) throws {
+        for (minLength, maxLength) in [(0, 5), (4, 9), (7, 7)] {
+            let results = try beam(Self.seeds, beamSize: beamSize, nBest: beamSize, maxLength: maxLength,
+                                   minLength: minLength)
+            for h in results.joined() {
+                #expect(h.tokens.count <= maxLength)
+                #expect(!h.tokens.contains(8), "pad is never generated")
+                #expect(!h.tokens.dropLast().contains(0), "</s> only at the end")
+                if h.tokens.last == 0 { #expect(h.tokens.count > minLength) }
+            }
+        }
+    }
+
+    @Test(arguments: [1, 4])
+    func aSentenceDecodesTheSameAloneAndInABatch(beamSize: Int) throws {
+        let together = try beam(Self.seeds, beamSize: beamSize, nBest: beamSize)
+        for (i, seed) in Self.seeds.enumerated() {
+            #expect(try beam([seed], beamSize: beamSize, nBest: beamSize)[0] == together[i])
+        }
+    }
+}

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Command 1: install what is missing, build in release mode, translate the example input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+swift build -c release --product translate
+.build/release/translate --model models/tiny.bin --input examples/input.en
