@@ -40,7 +40,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NMTTests",
-            dependencies: ["NMT"],
+            dependencies: ["NMT", "translate"],
             path: "Tests/NMTTests",
             resources: [.copy("Fixtures")]
         ),

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+/// The `translate` executable end to end: line alignment, formats, errors and exit codes.
+@Suite struct CLITests {
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var lines: [Substring] { stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast() }
+    }
+
+    static var executable: URL {
+        // The test bundle's resources sit beside the built products.
+        Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("translate")
+    }
+
+    static let model = Fixtures.url("marian-shared.bin").path
+
+    static func run(_ arguments: [String], input: [UInt8] = []) throws -> Run {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let writer = Thread {
+            stdin.fileHandleForWriting.write(Data(input))
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                   stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func oneOutputLinePerInputLine() throws {
+        var input = Array("Two dogs play in the snow.\n\n   \nA man.\r\nnul\u{0}byte and \u{7}bell\n".utf8)
+        input += [0x41, 0xFF, 0xFE, 0x42, 0x0A]  // invalid UTF-8
+        input += Array("last line without newline".utf8)
+        let run = try Self.run(["--model", Self.model, "--beam-size", "2", "--max-length", "6"], input: input)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.lines.count == 7)
+        #expect(run.lines[1].isEmpty && run.lines[2].isEmpty)
+        #expect(!run.lines[0].isEmpty && !run.lines[3].isEmpty && !run.lines[6].isEmpty)
+        #expect(run.stderr.contains("line 6: invalid UTF-8"))
+    }
+
+    @Test func manyLinesStreamThrough() throws {
+        let input = Array(String(repeating: "A dog.\nTwo men sit.\n", count: 600).utf8)
+        let run = try Self.run(["--model", Self.model, "--beam-size", "1", "--max-length", "3", "--batch-size", "64"],
+                               input: input)
+        #expect(run.status == 0)
+        #expect(run.lines.count == 1200)
+    }
+
+    @Test func jsonOutput() throws {
+        let run = try Self.run(["--model", Self.model, "--output-format", "json", "--beam-size", "3", "--n-best", "2",
+                                "--max-length", "6"], input: Array("Two dogs.\n\n".utf8))
+        #expect(run.status == 0)
+        #expect(run.lines.count == 2)
+        let first = try JSONSerialization.jsonObject(with: Data(run.lines[0].utf8)) as! [String: Any]
+        #expect((first["nbest"] as! [Any]).count == 2)
+        #expect(first["translation"] is String && first["score"] is Double && first["tokens"] is [String])
+        let empty = try JSONSerialization.jsonObject(with: Data(run.lines[1].utf8)) as! [String: Any]
+        #expect(empty["translation"] as? String == "")
+    }
+
+    @Test(arguments: [["--beam-size", "0"], ["--batch-size", "0"], ["--threads", "0"], ["--max-length", "-1"],
+                      ["--min-length", "-2"], ["--output-format", "xml"], ["--n-best", "5", "--beam-size", "2"],
+                      ["--no-such-option"]])
+    func badOptionsExitWithStatus2(arguments: [String]) throws {
+        let run = try Self.run(["--model", Self.model] + arguments)
+        #expect(run.status == 2, "\(arguments): \(run.stderr)")
+        #expect(run.stderr.hasPrefix("Error: "))
+    }
+
+    @Test func missingOrDamagedModelIsOneLineAndNonZero() throws {
+        let missing = try Self.run(["--model", "/nonexistent/model.bin"], input: Array("Hi\n".utf8))
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "error: cannot open model file '/nonexistent/model.bin': No such file or directory\n")
+        let damaged = FileManager.default.temporaryDirectory.appendingPathComponent("damaged-\(UUID()).bin")
+        try Data(try Fixtures.bytes("marian-shared.bin").prefix(5000)).write(to: damaged)
+        defer { try? FileManager.default.removeItem(at: damaged) }
+        let run = try Self.run(["--model", damaged.path], input: Array("Hi\n".utf8))
+        #expect(run.status == 1)
+        #expect(run.stderr.hasPrefix("error: ") && run.stderr.filter { $0 == "\n" }.count == 1, "\(run.stderr)")
+    }
+
+    @Test func closedPipeEndsQuietly() throws {
+        let input = String(repeating: "A dog runs.\n", count: 3000)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("lines-\(UUID()).txt")
+        try input.write(to: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: path) }
+        let run = try Self.run(["-c", "'\(Self.executable.path)' --model '\(Self.model)' --beam-size 1 --max-length 3 " +
+                                      "--batch-size 8 --input '\(path.path)' | head -1; echo \"status ${PIPESTATUS[0]}\""],
+                               shell: true)
+        #expect(run.lines.count == 2)
+        #expect(run.stderr.isEmpty, "\(run.stderr)")
+        #expect(run.lines[1] == "status 0" || run.lines[1] == "status 141")
+    }
+
+    @Test func helpExplainsTheOptions() throws {
+        let run = try Self.run(["--help"])
+        #expect(run.status == 0)
+        for option in ["--model", "--beam-size", "--n-best", "--length-penalty", "--max-length", "--min-length",
+                       "--batch-size", "--threads", "--output-format", "--input", "--output", "--verbose"] {
+            #expect(run.stdout.contains(option), "\(option)")
+        }
+    }
+}
+
+extension CLITests {
+    static func run(_ arguments: [String], shell: Bool) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = arguments
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                   stderr: String(decoding: err, as: UTF8.self))
+    }
+}
