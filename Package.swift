@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "NMT", targets: ["NMT"]),
         .executable(name: "translate", targets: ["translate"]),
+        .executable(name: "nmt-inspect", targets: ["nmt-inspect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,6 +38,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/translate"
+        ),
+        .executableTarget(
+            name: "nmt-inspect",
+            dependencies: [
+                "NMT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/nmt-inspect"
         ),
         .testTarget(
             name: "NMTTests",

@@ -96,6 +96,7 @@ struct Translate: ParsableCommand {
             var translation: String
             var score: Float
             var tokens: [String]
+            var ids: [Int32]
         }
         struct Line: Encodable {
             var translation: String
@@ -106,7 +107,7 @@ struct Translate: ParsableCommand {
         }
         let best = t.hypotheses.first
         let line = Line(translation: t.text, score: t.score, tokens: best?.tokens ?? [],
-                        nbest: t.hypotheses.map { Hypothesis(translation: $0.text, score: $0.score, tokens: $0.tokens) },
+                        nbest: t.hypotheses.map { Hypothesis(translation: $0.text, score: $0.score, tokens: $0.tokens, ids: $0.ids) },
                         truncated: t.sourceTruncated)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
