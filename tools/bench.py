@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Speed of our `translate` against CTranslate2 and Hugging Face transformers, side by side.
+
+For each model — (a) a random-weight model of the real OPUS-MT shape (built by tools/parity.py
+from ../shared/data/opus-mt-en-mg) and (b) models/tiny.bin — every system translates the same
+Multi30k test_2016_flickr lines with 2 threads, output length fixed at 48 tokens (min = max = 48)
+so that random weights are timed fairly, in four cells: batch 1 / 16 × greedy / beam 4.
+Reported: target tokens per second, ratios, model load time, peak memory, and for batch-1
+greedy the share of the memory-bandwidth limit (weight bytes read per token / copy bandwidth).
+
+    python tools/bench.py [--lines-batch1 12] [--lines-batch16 64]
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+LENGTH = 48
+THREADS = 2
+
+
+def child(code, env_extra=None):
+    """Runs Python code in a fresh process; returns its JSON result and peak RSS (MB)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(THREADS), MKL_NUM_THREADS=str(THREADS), **(env_extra or {}))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_ours(binary, model, lines, batch, beam):
+    """Time of a run minus the time of loading, measured in the same way with no input."""
+    def timed(inp):
+        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        subprocess.run([binary, "--model", model, "--batch-size", str(batch), "--beam-size", str(beam),
+                        "--min-length", str(LENGTH), "--max-length", str(LENGTH), "--threads", str(THREADS)],
+                       input=inp, capture_output=True, text=True, check=True)
+        return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    load = min(timed("")[0] for _ in range(3))
+    total, rss = timed("\n".join(lines) + "\n")
+    return {"tokens_per_s": len(lines) * LENGTH / (total - load), "load_s": load, "peak_mb": rss / 1024}
+
+
+HF_CODE = """
+import json, time, resource, torch
+from transformers import MarianMTModel, MarianTokenizer
+torch.set_num_threads({threads})
+t = time.perf_counter()
+model = MarianMTModel.from_pretrained({dir!r}).eval(); tok = MarianTokenizer.from_pretrained({dir!r})
+load = time.perf_counter() - t
+lines = {lines!r}
+pad = model.config.pad_token_id
+t = time.perf_counter()
+with torch.inference_mode():
+    for s in range(0, len(lines), {batch}):
+        enc = tok(lines[s:s + {batch}], return_tensors="pt", padding=True)
+        model.generate(**enc, num_beams={beam}, do_sample=False, min_new_tokens={length}, max_new_tokens={length},
+                       forced_eos_token_id=None, bad_words_ids=[[pad]], early_stopping=False)
+took = time.perf_counter() - t
+print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+CT2_CODE = """
+import json, time, resource, ctranslate2, sentencepiece as spm
+t = time.perf_counter()
+tr = ctranslate2.Translator({ct2!r}, device="cpu", inter_threads=1, intra_threads={threads})
+sp = spm.SentencePieceProcessor(model_file={spm!r})
+load = time.perf_counter() - t
+lines = {lines!r}
+src = [sp.encode(l, out_type=str) + ["</s>"] for l in lines]
+t = time.perf_counter()
+for s in range(0, len(src), {batch}):
+    tr.translate_batch(src[s:s + {batch}], beam_size={beam}, min_decoding_length={length},
+                       max_decoding_length={length}, max_batch_size={batch})
+took = time.perf_counter() - t
+print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def hf_from_bin(bin_path, out_dir):
+    """Rebuilds a MarianMT checkpoint from one of our model files (for models/tiny.bin, whose
+    training checkpoint is not kept), so that every system runs the very same weights."""
+    import json as _json
+    import struct
+    import torch
+    from safetensors.torch import save_file
+    with open(bin_path, "rb") as f:
+        data = f.read()
+    (hlen,) = struct.unpack("<I", data[12:16])
+    header = _json.loads(data[16:16 + hlen])
+    c = header["config"]
+    blobs = {b["name"]: data[b["offset"]:b["offset"] + b["length"]] for b in header["blobs"]}
+
+    def vocab(blob):
+        (n,) = struct.unpack("<I", blob[:4])
+        pieces, pos = [], 4
+        for _ in range(n):
+            (ln,) = struct.unpack("<I", blob[pos:pos + 4])
+            pieces.append(blob[pos + 4:pos + 4 + ln].decode("utf-8"))
+            pos += 4 + ln
+        return pieces
+    tensors = {}
+    for t in header["tensors"]:
+        dt = np.float32 if t["dtype"] == "f32" else np.float16
+        n = int(np.prod(t["shape"]))
+        arr = np.frombuffer(data, dtype=dt, count=n, offset=t["offset"]).reshape(t["shape"]).astype(np.float32)
+        tensors[t["name"]] = torch.from_numpy(arr.copy())
+    if c["shared_embeddings"]:
+        for k in ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"):
+            tensors[k] = tensors["model.shared.weight"]
+    os.makedirs(out_dir, exist_ok=True)
+    from transformers import MarianConfig, MarianMTModel
+    cfg = MarianConfig(
+        vocab_size=c["source_vocab_size"], decoder_vocab_size=c["target_vocab_size"], d_model=c["d_model"],
+        encoder_layers=c["encoder_layers"], decoder_layers=c["decoder_layers"],
+        encoder_attention_heads=c["encoder_heads"], decoder_attention_heads=c["decoder_heads"],
+        encoder_ffn_dim=c["encoder_ffn_dim"], decoder_ffn_dim=c["decoder_ffn_dim"],
+        activation_function=c["activation"], max_position_embeddings=c["max_positions"],
+        pad_token_id=c["pad_id"], eos_token_id=c["eos_id"], decoder_start_token_id=c["decoder_start_id"],
+        scale_embedding=c["embedding_scale"] != 1.0, share_encoder_decoder_embeddings=c["shared_embeddings"])
+    model = MarianMTModel(cfg)
+    missing = model.load_state_dict(tensors, strict=False)
+    assert not [k for k in missing.missing_keys if "embed_positions" not in k], missing
+    model.save_pretrained(out_dir)
+    open(os.path.join(out_dir, "source.spm"), "wb").write(blobs["source.spm"])
+    open(os.path.join(out_dir, "target.spm"), "wb").write(blobs["target.spm"])
+    with open(os.path.join(out_dir, "vocab.json"), "w", encoding="utf-8") as f:
+        _json.dump({p: i for i, p in reversed(list(enumerate(vocab(blobs["source.vocab"]))))}, f, ensure_ascii=False)
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
+        _json.dump({"source_lang": "en", "target_lang": "de"}, f)
+
+
+def copy_bandwidth():
+    """Best of a few copies of a 512 MB array, in bytes per second (read + write counted once each)."""
+    a = np.ones(128 * 1024 * 1024, dtype=np.float32)
+    b = np.empty_like(a)
+    best = 0.0
+    for _ in range(5):
+        t = time.perf_counter()
+        np.copyto(b, a)
+        best = max(best, 2 * a.nbytes / (time.perf_counter() - t))
+    return best
+
+
+def decoder_bytes_per_token(bin_path):
+    """Bytes of weights one decoder step reads: decoder layers, output projection, logits bias."""
+    import struct
+    with open(bin_path, "rb") as f:
+        head = f.read(16)
+        (hlen,) = struct.unpack("<I", head[12:16])
+        header = json.loads(f.read(hlen))
+    total = 0
+    cross_kv = (".encoder_attn.k_proj.", ".encoder_attn.v_proj.")  # applied once per sentence, not per step
+    for t in header["tensors"]:
+        n = int(np.prod(t["shape"])) * (4 if t["dtype"] == "f32" else 2)
+        if t["name"].startswith("model.decoder.layers.") and not any(k in t["name"] for k in cross_kv):
+            total += n
+        elif t["name"] in ("model.shared.weight", "lm_head.weight", "model.decoder.embed_tokens.weight",
+                           "final_logits_bias"):
+            total += n if t["name"] != "model.decoder.embed_tokens.weight" or header["config"]["tied_output"] else 0
+    return total
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "multi30k", "test_2016_flickr.en"))
+    p.add_argument("--work", default=os.path.join(ROOT, "runs", "bench"))
+    p.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "translate"))
+    p.add_argument("--lines-batch1", type=int, default=12)
+    p.add_argument("--lines-batch16", type=int, default=64)
+    p.add_argument("--models", default="opus-mt-shape,tiny")
+    p.add_argument("--systems", default="ours,ctranslate2,transformers")
+    args = p.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    with open(args.data, encoding="utf-8") as f:
+        all_lines = [l.rstrip("\n") for l in f]
+    bandwidth = copy_bandwidth()
+    print(f"copy bandwidth {bandwidth / 1e9:.1f} GB/s", flush=True)
+    results = {"bandwidth_gb_s": bandwidth / 1e9, "models": {}}
+    for name in args.models.split(","):
+        if name == "opus-mt-shape":
+            hf_dir = os.path.join(ROOT, "runs", "parity", "opus-mt-shape")
+            bin_path = os.path.join(ROOT, "runs", "parity", "opus-mt-shape.f32.bin")
+            if not os.path.exists(bin_path):
+                subprocess.run([sys.executable, os.path.join(HERE, "parity.py"), "--shapes", "opus-mt-shape",
+                                "--lines", "1"], check=True)
+        else:
+            bin_path = os.path.join(ROOT, "models", "tiny.bin")
+            hf_dir = os.path.join(args.work, "tiny-hf")
+            if not os.path.exists(os.path.join(hf_dir, "config.json")):
+                hf_from_bin(bin_path, hf_dir)
+        ct2_dir = os.path.join(args.work, f"{name}-ct2")
+        if not os.path.exists(os.path.join(ct2_dir, "model.bin")):
+            subprocess.run(["ct2-transformers-converter", "--model", hf_dir, "--output_dir", ct2_dir, "--force"],
+                           check=True, capture_output=True)
+        model_result = {"decoder_bytes_per_token": decoder_bytes_per_token(bin_path), "cells": {}}
+        for batch, n in ((1, args.lines_batch1), (16, args.lines_batch16)):
+            lines = all_lines[:n]
+            for beam in (1, 4):
+                cell = {}
+                for system in args.systems.split(","):
+                    if system == "ours":
+                        r = run_ours(args.binary, bin_path, lines, batch, beam)
+                    elif system == "ctranslate2":
+                        r = child(CT2_CODE.format(ct2=ct2_dir, spm=os.path.join(hf_dir, "source.spm"), lines=lines,
+                                                  batch=batch, beam=beam, length=LENGTH, threads=THREADS))
+                    else:
+                        r = child(HF_CODE.format(dir=hf_dir, lines=lines, batch=batch, beam=beam, length=LENGTH,
+                                                 threads=THREADS))
+                    cell[system] = r
+                    print(f"{name} batch {batch} {'greedy' if beam == 1 else 'beam4'} {system}: "
+                          f"{r['tokens_per_s']:.0f} tokens/s, load {r['load_s']:.2f} s, peak {r['peak_mb']:.0f} MB",
+                          flush=True)
+                model_result["cells"][f"batch{batch}.{'greedy' if beam == 1 else 'beam4'}"] = cell
+        results["models"][name] = model_result
+    with open(os.path.join(args.work, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+    print(f"\ncopy bandwidth: {bandwidth / 1e9:.1f} GB/s; threads: {THREADS}; output length {LENGTH} tokens\n")
+    print("| model | cell | ours tok/s | CTranslate2 tok/s | transformers tok/s | ours / CT2 | ours / HF |")
+    print("|---|---|---|---|---|---|---|")
+    for name, m in results["models"].items():
+        for cell_name, cell in m["cells"].items():
+            o = cell.get("ours", {}).get("tokens_per_s", float("nan"))
+            c = cell.get("ctranslate2", {}).get("tokens_per_s", float("nan"))
+            h = cell.get("transformers", {}).get("tokens_per_s", float("nan"))
+            print(f"| {name} | {cell_name} | {o:.0f} | {c:.0f} | {h:.0f} | {o / c:.2f}× | {o / h:.2f}× |")
+    print("\n| model | system | load s | peak MB |")
+    print("|---|---|---|---|")
+    for name, m in results["models"].items():
+        cell = m["cells"]["batch16.beam4"]
+        for system, r in cell.items():
+            print(f"| {name} | {system} | {r['load_s']:.2f} | {r['peak_mb']:.0f} |")
+    for name, m in results["models"].items():
+        ours = m["cells"]["batch1.greedy"].get("ours")
+        if ours:
+            achieved = ours["tokens_per_s"] * m["decoder_bytes_per_token"]
+            print(f"{name}: batch-1 greedy reads {m['decoder_bytes_per_token'] / 1e6:.0f} MB of weights per token; "
+                  f"{achieved / 1e9:.1f} GB/s = {achieved / bandwidth:.0%} of the copy bandwidth")
+
+
+if __name__ == "__main__":
+    main()
