@@ -24,9 +24,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("sentencepiece")]
         ),
         .target(
+            name: "CKernels",
+            path: "Sources/CKernels"
+        ),
+        .target(
             name: "NMT",
             dependencies: [
                 "CSentencePiece",
+                "CKernels",
                 .target(name: "COpenBLAS", condition: .when(platforms: [.linux])),
             ],
             path: "Sources/NMT"

@@ -35,14 +35,20 @@ struct FakeModel: StepModel {
         return logits
     }
 
-    mutating func nextLogProbabilities(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+    mutating func next(_ tokens: [Int32]) throws -> StepScores {
         buffer.removeAll(keepingCapacity: true)
+        var normalizers: [Float] = []
         for (r, token) in tokens.enumerated() {
             if token != startID || !histories[r].isEmpty { histories[r].append(token) }
+            // Shifted logits with their normalizer, as the Transformer reports them.
+            let shift = Float(r % 3) - 1
             buffer += Self.logProbabilities(seed: seeds[r / rowsPerSentence], history: histories[r],
-                                            vocabularySize: vocabularySize)
+                                            vocabularySize: vocabularySize).map { $0 + shift }
+            normalizers.append(shift)
         }
-        return buffer.withUnsafeBufferPointer { UnsafeBufferPointer(start: $0.baseAddress, count: $0.count) }
+        return buffer.withUnsafeMutableBufferPointer {
+            StepScores(logits: UnsafeMutableBufferPointer(start: $0.baseAddress, count: $0.count), logNormalizers: normalizers)
+        }
     }
 
     mutating func reorder(_ sources: [Int]) throws {

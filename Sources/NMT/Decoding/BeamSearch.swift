@@ -37,24 +37,38 @@ public enum BeamSearch {
         candidates.reserveCapacity(keep + 1)
 
         for t in 0..<(maxLengths.max() ?? 0) {
-            let logProbs = try model.nextLogProbabilities(inputs)
+            let scores = try model.next(inputs)
             for r in sources.indices { sources[r] = r }  // finished sentences keep their rows as they are
             for b in 0..<batch where !sentences[b].done {
                 // The 2·beam best (beam, token) continuations by accumulated log-probability.
                 candidates.removeAll(keepingCapacity: true)
+                var threshold = -Float.infinity  // the worst kept score once the list is full
                 for k in 0..<beamSize {
-                    let row = logProbs.baseAddress! + (b * beamSize + k) * V
-                    let base = sentences[b].running[k].logProbability
-                    for v in 0..<V {
-                        var lp = row[v]
-                        if v == pad || (v == eos && t < minLength) { lp = -.infinity }
-                        let score = base + lp
-                        if candidates.count == keep, score <= candidates[keep - 1].score { continue }
-                        // Insert keeping the list sorted; ties keep the earlier (beam, token) first.
-                        var i = candidates.count
-                        while i > 0, candidates[i - 1].score < score { i -= 1 }
-                        candidates.insert((score, k, v), at: i)
-                        if candidates.count > keep { candidates.removeLast() }
+                    let row = scores.logits.baseAddress! + (b * beamSize + k) * V
+                    row[pad] = -.infinity
+                    if t < minLength { row[eos] = -.infinity }
+                    let base = sentences[b].running[k].logProbability - scores.logNormalizers[b * beamSize + k]
+                    let chunk = 64
+                    var v = 0
+                    while v < V {
+                        let end = min(v + chunk, V)
+                        // Skip whole chunks that cannot enter the list.
+                        if candidates.count == keep, base + VectorMath.maximum(row + v, count: end - v) <= threshold {
+                            v = end
+                            continue
+                        }
+                        while v < end {
+                            let score = base + row[v]
+                            if candidates.count < keep || score > threshold {
+                                // Insert keeping the list sorted; ties keep the earlier (beam, token) first.
+                                var i = candidates.count
+                                while i > 0, candidates[i - 1].score < score { i -= 1 }
+                                candidates.insert((score, k, v), at: i)
+                                if candidates.count > keep { candidates.removeLast() }
+                                if candidates.count == keep { threshold = candidates[keep - 1].score }
+                            }
+                            v += 1
+                        }
                     }
                 }
                 let atMaxLength = t + 1 >= maxLengths[b]

@@ -14,17 +14,16 @@ public enum GreedySearch {
         var finished = [Bool](repeating: false, count: batch)
         var tokens = [Int32](repeating: model.startID, count: batch)
         for t in 0..<(maxLengths.max() ?? 0) {
-            let logProbs = try model.nextLogProbabilities(tokens)
+            let scores = try model.next(tokens)
             for b in 0..<batch where !finished[b] {
-                let row = logProbs.baseAddress! + b * V
-                var best = -1
-                var bestValue = -Float.infinity
-                for v in 0..<V where v != pad && (v != eos || t >= minLength) && (best < 0 || row[v] > bestValue) {
-                    best = v
-                    bestValue = row[v]
-                }
+                let row = scores.logits.baseAddress! + b * V
+                row[pad] = -.infinity
+                if t < minLength { row[eos] = -.infinity }
+                // The first maximum wins ties, like torch.argmax.
+                let best = VectorMath.argmax(row, count: V)
+                let bestValue = row[best]
                 hypotheses[b].tokens.append(Int32(best))
-                hypotheses[b].logProbability += bestValue
+                hypotheses[b].logProbability += bestValue - scores.logNormalizers[b]
                 tokens[b] = Int32(best)
                 if best == eos || t + 1 >= maxLengths[b] { finished[b] = true }
             }

@@ -1,16 +1,29 @@
-/// What a search sees of a model: one step of log-probabilities for every decoding row, and
-/// reordering of rows when beams are reselected. Greedy and beam search depend on nothing else,
-/// so they are tested with a small deterministic fake as well as with the Transformer.
+/// One decoding step's scores: for row r and token v,
+/// log p(v | row r) = `logits[r · vocabularySize + v] − logNormalizers[r]`.
+/// Keeping the normalizer apart saves a pass over the vocabulary; searches may overwrite entries
+/// of `logits` (to mask tokens) until the next step.
+public struct StepScores {
+    public let logits: UnsafeMutableBufferPointer<Float>
+    public let logNormalizers: [Float]
+
+    public init(logits: UnsafeMutableBufferPointer<Float>, logNormalizers: [Float]) {
+        self.logits = logits
+        self.logNormalizers = logNormalizers
+    }
+}
+
+/// What a search sees of a model: one step of scores for every decoding row, and reordering of
+/// rows when beams are reselected. Greedy and beam search depend on nothing else, so they are
+/// tested with a small deterministic fake as well as with the Transformer.
 public protocol StepModel {
-    /// Size of the target vocabulary: each step returns `rows × vocabularySize` values.
+    /// Size of the target vocabulary: each step scores `rows × vocabularySize` tokens.
     var vocabularySize: Int { get }
     var eosID: Int32 { get }
     var padID: Int32 { get }
     /// The first token fed to the decoder.
     var startID: Int32 { get }
-    /// Feeds one token per row and returns the log-softmax over the vocabulary for each row's
-    /// next token, `[rows, vocabularySize]`, valid until the next call.
-    mutating func nextLogProbabilities(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float>
+    /// Feeds one token per row and returns the scores of each row's next token, valid until the next call.
+    mutating func next(_ tokens: [Int32]) throws -> StepScores
     /// Row r continues from what row `sources[r]` was.
     mutating func reorder(_ sources: [Int]) throws
 }
@@ -19,10 +32,13 @@ public protocol StepModel {
 public struct TransformerStepModel: StepModel {
     public let model: TransformerModel
     public let state: DecoderState
+    /// Threads for the per-row normalizers (BLAS has its own).
+    public var threads: Int
 
     public init(model: TransformerModel, state: DecoderState) {
         self.model = model
         self.state = state
+        threads = BLAS.threads
     }
 
     public var vocabularySize: Int { model.config.targetVocabSize }
@@ -30,12 +46,16 @@ public struct TransformerStepModel: StepModel {
     public var padID: Int32 { Int32(model.config.padID) }
     public var startID: Int32 { Int32(model.config.decoderStartID) }
 
-    public mutating func nextLogProbabilities(_ tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+    public mutating func next(_ tokens: [Int32]) throws -> StepScores {
         let logits = try model.decode(state, tokens: tokens, steps: 1)
-        let V = vocabularySize
+        let V = vocabularySize, rows = state.rows
         let values = UnsafeMutablePointer(mutating: logits.baseAddress!)
-        for r in 0..<state.rows { logSoftmax(values + r * V, count: V) }
-        return logits
+        var normalizers = [Float](repeating: 0, count: rows)
+        normalizers.withUnsafeMutableBufferPointer { out in
+            let out = out.baseAddress!
+            parallelFor(rows, threads: threads) { r in out[r] = logNormalizer(values + r * V, count: V) }
+        }
+        return StepScores(logits: UnsafeMutableBufferPointer(start: values, count: logits.count), logNormalizers: normalizers)
     }
 
     public mutating func reorder(_ sources: [Int]) throws {
@@ -49,12 +69,16 @@ import Glibc
 import Darwin
 #endif
 
-/// In place: x − max − log Σ exp(x − max).
+/// log Σ exp(x): the log-softmax of x[i] is x[i] minus this.
+@inline(__always)
+func logNormalizer(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    let maximum = VectorMath.maximum(x, count: count)
+    guard maximum.isFinite else { return maximum }
+    return maximum + logf(VectorMath.sumOfExponentials(x, count: count, shift: maximum))
+}
+
+/// In place: x − log Σ exp(x).
 func logSoftmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    var maximum = -Float.infinity
-    for i in 0..<count { maximum = max(maximum, x[i]) }
-    var sum: Float = 0
-    for i in 0..<count { sum += expf(x[i] - maximum) }
-    let shift = maximum + logf(sum)
+    let shift = logNormalizer(x, count: count)
     for i in 0..<count { x[i] -= shift }
 }

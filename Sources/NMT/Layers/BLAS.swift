@@ -18,6 +18,26 @@ enum BLAS {
                     beta, c, blasInt(ldc))
     }
 
+    /// y[m] = alpha · A[m, n] · x[n] + beta · y (A row-major): a product with one input row,
+    /// which reads each weight once without GEMM's packing.
+    @inline(__always)
+    static func gemv(m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                     x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, blasInt(m), blasInt(n), alpha, a, blasInt(lda), x, 1, beta, y, 1)
+    }
+
+    /// x[rows, inputSize] · W[outputSize, inputSize]ᵀ + beta · y, choosing GEMV for a single row.
+    @inline(__always)
+    static func multiplyTransposed(_ x: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>,
+                                   outputSize: Int, inputSize: Int, beta: Float, into y: UnsafeMutablePointer<Float>) {
+        if rows == 1 {
+            gemv(m: outputSize, n: inputSize, a: weight, lda: inputSize, x: x, beta: beta, y: y)
+        } else {
+            gemm(m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize, b: weight, ldb: inputSize,
+                 transposeB: true, beta: beta, c: y, ldc: outputSize)
+        }
+    }
+
     /// Sets the number of threads BLAS uses inside one call.
     static func setThreads(_ count: Int) {
         #if !canImport(Accelerate)

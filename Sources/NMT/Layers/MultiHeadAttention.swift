@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Multi-head attention: softmax(Q·Kᵀ / √headDim)·V for each head, then the output projection.
 /// The layer holds weights only; keys and values of a decoding run live in the caller's cache.
 struct MultiHeadAttention: Sendable {
@@ -49,18 +43,23 @@ struct MultiHeadAttention: Sendable {
                   transposeB: false, beta: 0, c: out, ldc: ldo)
     }
 
+    /// One query against `keyCount` contiguous keys (a decoding step): the same result as
+    /// `attendHead` with one query, without BLAS call overhead on such small products.
+    @inline(__always)
+    static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                          keyCount: Int, headDim: Int, scale: Float,
+                          scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, k + j * headDim, count: headDim) * scale }
+        softmax(scores, count: keyCount)
+        out.update(repeating: 0, count: headDim)
+        for j in 0..<keyCount { VectorMath.addScaled(v + j * headDim, scores[j], to: out, count: headDim) }
+    }
+
     /// In-place softmax of `count` values.
     @inline(__always)
     static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        var maximum = -Float.infinity
-        for j in 0..<count { maximum = max(maximum, x[j]) }
-        var sum: Float = 0
-        for j in 0..<count {
-            let e = expf(x[j] - maximum)
-            x[j] = e
-            sum += e
-        }
-        let inverse = 1 / sum
-        for j in 0..<count { x[j] *= inverse }
+        let maximum = VectorMath.maximum(x, count: count)
+        let sum = VectorMath.exponentiate(x, count: count, shift: maximum)
+        VectorMath.scale(x, count: count, by: 1 / sum)
     }
 }

@@ -67,21 +67,29 @@ final class KVCache {
         capacity = newCapacity
     }
 
-    /// Row r takes the cache of row `sources[r]` (beam search reordering).
+    /// Row r takes the cache of row `sources[r]` (beam search reordering). Only rows that change
+    /// are written: their sources are first saved to the spare buffer, then copied into place, so a
+    /// row that is both read and overwritten is read before it changes.
     func reorder(_ sources: [Int]) {
-        if sources.elementsEqual(0..<rows) { return }
+        let changed = (0..<rows).filter { sources[$0] != $0 }
+        guard !changed.isEmpty else { return }
+        var saved = Set<Int>()
+        for r in changed { saved.insert(sources[r]) }
         let span = length * headDim
         let stride = capacity * headDim
         for l in 0..<layers {
-            for r in 0..<rows {
-                let from = sources[r]
-                for h in 0..<heads {
-                    (spareKeys[l] + (r * heads + h) * stride).update(from: keys[l] + (from * heads + h) * stride, count: span)
-                    (spareValues[l] + (r * heads + h) * stride).update(from: values[l] + (from * heads + h) * stride, count: span)
+            for (from, to) in [(keys[l], spareKeys[l]), (values[l], spareValues[l])] {
+                for s in saved {
+                    for h in 0..<heads {
+                        (to + (s * heads + h) * stride).update(from: from + (s * heads + h) * stride, count: span)
+                    }
+                }
+                for r in changed {
+                    for h in 0..<heads {
+                        (from + (r * heads + h) * stride).update(from: to + (sources[r] * heads + h) * stride, count: span)
+                    }
                 }
             }
         }
-        swap(&keys, &spareKeys)
-        swap(&values, &spareValues)
     }
 }

@@ -72,13 +72,16 @@ public final class TransformerModel: @unchecked Sendable {
                 attention.query(input, rows: rows, into: q)
                 attention.key(input, rows: rows, into: k)
                 attention.value(input, rows: rows, into: v)
-                for b in 0..<batch.count {
-                    for h in 0..<attention.heads {
+                let heads = attention.heads
+                let scores = scratch.scores.reserve(threads * S * S)
+                parallelChunks(batch.count * heads, threads: threads) { range, chunk in
+                    for pair in range {
+                        let (b, h) = (pair / heads, pair % heads)
                         let o = b * S * d + h * attention.headDim
                         MultiHeadAttention.attendHead(
                             q: q + o, ldq: d, queries: lengths[b], k: k + o, ldk: d, v: v + o, ldv: d,
                             keyCount: lengths[b], causalOffset: nil, headDim: attention.headDim,
-                            scale: attention.scale, scores: scratch.scores.pointer, out: context + o, ldo: d)
+                            scale: attention.scale, scores: scores + chunk * S * S, out: context + o, ldo: d)
                     }
                 }
                 attention.output(context, rows: rows, into: scratch.projected.pointer)
@@ -156,7 +159,8 @@ public final class TransformerModel: @unchecked Sendable {
         let (q, k, v) = (state.q.reserve(n * d), state.k.reserve(n * d), state.v.reserve(n * d))
         let context = state.context.reserve(n * d), projected = state.projected.reserve(n * d)
         state.normed.reserve(n * d)
-        let scores = state.scores.reserve(steps * max(p0 + steps, state.sourcePaddedLength))
+        let scoreStride = steps * max(p0 + steps, state.sourcePaddedLength)
+        let scores = state.scores.reserve(threads * scoreStride)
         let cache = state.cache
         for (l, layer) in decoderLayers.enumerated() {
             // Masked self-attention over the cache.
@@ -167,8 +171,9 @@ public final class TransformerModel: @unchecked Sendable {
             attention.key(input, rows: n, into: k)
             attention.value(input, rows: n, into: v)
             let keys = cache.keys[l], values = cache.values[l]
-            for r in 0..<rows {
-                for h in 0..<heads {
+            parallelChunks(rows * heads, threads: threads) { range, chunk in
+                for pair in range {
+                    let (r, h) = (pair / heads, pair % heads)
                     let slot = cache.offset(row: r, head: h)
                     for t in 0..<steps {
                         let from = (r * steps + t) * d + h * headDim
@@ -176,10 +181,16 @@ public final class TransformerModel: @unchecked Sendable {
                         (values + slot + (p0 + t) * headDim).update(from: v + from, count: headDim)
                     }
                     let o = r * steps * d + h * headDim
-                    MultiHeadAttention.attendHead(
-                        q: q + o, ldq: d, queries: steps, k: keys + slot, ldk: headDim, v: values + slot, ldv: headDim,
-                        keyCount: p0 + steps, causalOffset: p0, headDim: headDim, scale: attention.scale,
-                        scores: scores, out: context + o, ldo: d)
+                    if steps == 1 {
+                        MultiHeadAttention.attendOne(
+                            q: q + o, k: keys + slot, v: values + slot, keyCount: p0 + 1, headDim: headDim,
+                            scale: attention.scale, scores: scores + chunk * scoreStride, out: context + o)
+                    } else {
+                        MultiHeadAttention.attendHead(
+                            q: q + o, ldq: d, queries: steps, k: keys + slot, ldk: headDim, v: values + slot,
+                            ldv: headDim, keyCount: p0 + steps, causalOffset: p0, headDim: headDim,
+                            scale: attention.scale, scores: scores + chunk * scoreStride, out: context + o, ldo: d)
+                    }
                 }
             }
             attention.output(context, rows: n, into: projected)
@@ -192,17 +203,25 @@ public final class TransformerModel: @unchecked Sendable {
             let S = state.sourcePaddedLength
             state.crossKeys[l].withUnsafeBufferPointer { crossKeys in
                 state.crossValues[l].withUnsafeBufferPointer { crossValues in
-                    for r in 0..<rows {
-                        let sentence = state.rowSentence[r]
-                        for h in 0..<heads {
+                    parallelChunks(rows * heads, threads: threads) { range, chunk in
+                        for pair in range {
+                            let (r, h) = (pair / heads, pair % heads)
+                            let sentence = state.rowSentence[r]
                             let slot = (sentence * heads + h) * S * headDim
                             let o = r * steps * d + h * headDim
-                            MultiHeadAttention.attendHead(
-                                q: q + o, ldq: d, queries: steps,
-                                k: crossKeys.baseAddress! + slot, ldk: headDim,
-                                v: crossValues.baseAddress! + slot, ldv: headDim,
-                                keyCount: state.sourceLengths[sentence], causalOffset: nil, headDim: headDim,
-                                scale: cross.scale, scores: scores, out: context + o, ldo: d)
+                            if steps == 1 {
+                                MultiHeadAttention.attendOne(
+                                    q: q + o, k: crossKeys.baseAddress! + slot, v: crossValues.baseAddress! + slot,
+                                    keyCount: state.sourceLengths[sentence], headDim: headDim, scale: cross.scale,
+                                    scores: scores + chunk * scoreStride, out: context + o)
+                            } else {
+                                MultiHeadAttention.attendHead(
+                                    q: q + o, ldq: d, queries: steps,
+                                    k: crossKeys.baseAddress! + slot, ldk: headDim,
+                                    v: crossValues.baseAddress! + slot, ldv: headDim,
+                                    keyCount: state.sourceLengths[sentence], causalOffset: nil, headDim: headDim,
+                                    scale: cross.scale, scores: scores + chunk * scoreStride, out: context + o, ldo: d)
+                            }
                         }
                     }
                 }
@@ -224,12 +243,15 @@ public final class TransformerModel: @unchecked Sendable {
         if let logitsBias {
             for i in 0..<n { (logits + i * V).update(from: logitsBias, count: V) }
         }
-        BLAS.gemm(m: n, n: V, k: d, a: x, lda: d, b: outputProjection, ldb: d, transposeB: true,
-                  beta: logitsBias == nil ? 0 : 1, c: logits, ldc: V)
+        BLAS.multiplyTransposed(x, rows: n, weight: outputProjection, outputSize: V, inputSize: d,
+                                beta: logitsBias == nil ? 0 : 1, into: logits)
         return UnsafeBufferPointer(start: logits, count: n * V)
     }
 
     // MARK: Helpers
+
+    /// Threads for the attention loops: as many as BLAS uses, so that the two alternate.
+    private var threads: Int { BLAS.threads }
 
     /// Scaled token embedding plus position vector.
     @inline(__always)
@@ -255,8 +277,7 @@ public final class TransformerModel: @unchecked Sendable {
     /// x += sublayer output, then LN(x) for post-LN models.
     @inline(__always)
     private func residual(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, norm: LayerNorm) {
-        let count = rows * config.dModel
-        for i in 0..<count { x[i] += y[i] }
+        VectorMath.add(y, to: x, count: rows * config.dModel)
         if !config.normalizeBefore { norm(x, rows: rows, into: x) }
     }
 }

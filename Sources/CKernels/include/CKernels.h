@@ -1,0 +1,35 @@
+// Vector kernels for the engine's hot loops, in C so that they can carry per-function CPU targets
+// (AVX2 + FMA, picked at run time when the CPU has them) without build flags.
+#ifndef C_KERNELS_H
+#define C_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// max over x[0..<n] (-inf for n = 0).
+float nmt_max(const float *x, size_t n);
+/// sum over i of exp(x[i] - shift).
+float nmt_sum_exp(const float *x, size_t n, float shift);
+/// x[i] = exp(x[i] - shift); returns the sum.
+float nmt_exp_inplace(float *x, size_t n, float shift);
+/// x[i] *= a.
+void nmt_scale(float *x, size_t n, float a);
+/// y[i] += x[i].
+void nmt_add(const float *x, float *y, size_t n);
+/// y[i] += a * x[i].
+void nmt_axpy(const float *x, float a, float *y, size_t n);
+/// sum of x[i] * y[i].
+float nmt_dot(const float *x, const float *y, size_t n);
+/// y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n (y may be x).
+void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n);
+/// The index of the first maximum of x[0..<n].
+size_t nmt_argmax(const float *x, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

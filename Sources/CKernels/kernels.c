@@ -1,0 +1,138 @@
+#include "CKernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef float v8f __attribute__((ext_vector_type(8)));
+typedef int32_t v8i __attribute__((ext_vector_type(8)));
+
+// Macros rather than functions: a function taking or returning a 256-bit vector would need the
+// AVX calling convention in the baseline build.
+#define load8(p) ({ v8f _v; memcpy(&_v, (p), sizeof _v); _v; })
+#define store8(p, v) do { v8f _t = (v); memcpy((p), &_t, sizeof _t); } while (0)
+#define hsum8(v) ({ v8f _h = (v); ((_h.s0 + _h.s4) + (_h.s1 + _h.s5)) + ((_h.s2 + _h.s6) + (_h.s3 + _h.s7)); })
+#define hmax8(v) ({ v8f _h = (v); float _m = _h.s0; for (int _i = 1; _i < 8; _i++) _m = _h[_i] > _m ? _h[_i] : _m; _m; })
+
+// e^x: x = n ln2 + r, n the nearest integer (1.5*2^23 rounding trick), e^r by Cephes' polynomial,
+// 2^n in the exponent bits. Within 2 ulp; x below -87.3 gives 0 (so -inf gives 0).
+#define EXP8_BODY(x)                                                                  \
+    ({                                                                                \
+        v8f xc = __builtin_elementwise_min(__builtin_elementwise_max((x), (v8f)-87.33654f), (v8f)88.0f); \
+        v8f t = xc * 1.44269504088896341f + 12582912.0f;                              \
+        v8f n = t - 12582912.0f;                                                      \
+        v8f r = xc - n * 0.693359375f;                                                \
+        r = r + n * 2.12194440e-4f;                                                   \
+        v8f y = 1.9875691500e-4f;                                                     \
+        y = y * r + 1.3981999507e-3f;                                                 \
+        y = y * r + 8.3334519073e-3f;                                                 \
+        y = y * r + 4.1665795894e-2f;                                                 \
+        y = y * r + 1.6666665459e-1f;                                                 \
+        y = y * r + 5.0000001201e-1f;                                                 \
+        y = y * (r * r) + r + 1.0f;                                                   \
+        v8i bits = (__builtin_bit_cast(v8i, t) - 0x4B400000 + 127) << 23;           \
+        v8f e = y * __builtin_bit_cast(v8f, bits);                                    \
+        (x) < -87.33654f ? (v8f)0.0f : e;                                             \
+    })
+
+// Each kernel is compiled twice: for the baseline CPU and for AVX2+FMA; `pick` chooses at run time.
+#define KERNELS(SUFFIX, ATTR)                                                          \
+    ATTR static float max_##SUFFIX(const float *x, size_t n) {                        \
+        size_t i = 0;                                                                 \
+        float best = -INFINITY;                                                       \
+        if (n >= 8) {                                                                 \
+            v8f m = load8(x);                                                         \
+            for (i = 8; i + 8 <= n; i += 8) m = __builtin_elementwise_max(m, load8(x + i)); \
+            best = hmax8(m);                                                          \
+        }                                                                             \
+        for (; i < n; i++) best = x[i] > best ? x[i] : best;                          \
+        return best;                                                                  \
+    }                                                                                 \
+    ATTR static float sum_exp_##SUFFIX(const float *x, size_t n, float shift) {       \
+        size_t i = 0;                                                                 \
+        v8f s = 0.0f;                                                                 \
+        for (; i + 8 <= n; i += 8) { v8f v = load8(x + i) - shift; s += EXP8_BODY(v); } \
+        float total = hsum8(s);                                                       \
+        for (; i < n; i++) { v8f v = x[i] - shift; total += (EXP8_BODY(v)).s0; }      \
+        return total;                                                                 \
+    }                                                                                 \
+    ATTR static float exp_inplace_##SUFFIX(float *x, size_t n, float shift) {         \
+        size_t i = 0;                                                                 \
+        v8f s = 0.0f;                                                                 \
+        for (; i + 8 <= n; i += 8) {                                                  \
+            v8f v = load8(x + i) - shift;                                             \
+            v8f e = EXP8_BODY(v);                                                     \
+            store8(x + i, e);                                                         \
+            s += e;                                                                   \
+        }                                                                             \
+        float total = hsum8(s);                                                       \
+        for (; i < n; i++) { v8f v = x[i] - shift; float e = (EXP8_BODY(v)).s0; x[i] = e; total += e; } \
+        return total;                                                                 \
+    }                                                                                 \
+    ATTR static void scale_##SUFFIX(float *x, size_t n, float a) {                    \
+        for (size_t i = 0; i < n; i++) x[i] *= a;                                     \
+    }                                                                                 \
+    ATTR static void add_##SUFFIX(const float *x, float *y, size_t n) {               \
+        for (size_t i = 0; i < n; i++) y[i] += x[i];                                  \
+    }                                                                                 \
+    ATTR static void axpy_##SUFFIX(const float *x, float a, float *y, size_t n) {     \
+        for (size_t i = 0; i < n; i++) y[i] += a * x[i];                              \
+    }                                                                                 \
+    ATTR static float dot_##SUFFIX(const float *x, const float *y, size_t n) {        \
+        size_t i = 0;                                                                 \
+        v8f s = 0.0f;                                                                 \
+        for (; i + 8 <= n; i += 8) s += load8(x + i) * load8(y + i);                  \
+        float total = hsum8(s);                                                       \
+        for (; i < n; i++) total += x[i] * y[i];                                      \
+        return total;                                                                 \
+    }                                                                                 \
+    ATTR static void layer_norm_##SUFFIX(const float *x, const float *gamma, const float *beta, float eps, \
+                                         float *y, size_t n) {                        \
+        size_t i = 0;                                                                 \
+        v8f s = 0.0f;                                                                 \
+        for (; i + 8 <= n; i += 8) s += load8(x + i);                                 \
+        float sum = hsum8(s);                                                         \
+        for (; i < n; i++) sum += x[i];                                               \
+        float mean = sum / (float)n;                                                  \
+        v8f q = 0.0f;                                                                 \
+        for (i = 0; i + 8 <= n; i += 8) { v8f c = load8(x + i) - mean; q += c * c; }  \
+        float squares = hsum8(q);                                                     \
+        for (; i < n; i++) { float c = x[i] - mean; squares += c * c; }               \
+        float inv = 1.0f / sqrtf(squares / (float)n + eps);                           \
+        for (i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];      \
+    }                                                                                 \
+    ATTR static size_t argmax_##SUFFIX(const float *x, size_t n) {                    \
+        float best = max_##SUFFIX(x, n);                                              \
+        for (size_t i = 0; i < n; i++) if (x[i] == best) return i;                    \
+        return 0;                                                                     \
+    }
+
+KERNELS(base, )
+
+#if defined(__x86_64__)
+KERNELS(avx2, __attribute__((target("avx2,fma"))))
+
+static int has_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+#define DISPATCH(NAME, ...) return has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
+#else
+#define DISPATCH(NAME, ...) return NAME##_base(__VA_ARGS__)
+#endif
+
+float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
+float nmt_sum_exp(const float *x, size_t n, float shift) { DISPATCH(sum_exp, x, n, shift); }
+float nmt_exp_inplace(float *x, size_t n, float shift) { DISPATCH(exp_inplace, x, n, shift); }
+void nmt_scale(float *x, size_t n, float a) { DISPATCH(scale, x, n, a); }
+void nmt_add(const float *x, float *y, size_t n) { DISPATCH(add, x, y, n); }
+void nmt_axpy(const float *x, float a, float *y, size_t n) { DISPATCH(axpy, x, a, y, n); }
+float nmt_dot(const float *x, const float *y, size_t n) { DISPATCH(dot, x, y, n); }
+void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n) {
+    DISPATCH(layer_norm, x, gamma, beta, eps, y, n);
+}
+size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }

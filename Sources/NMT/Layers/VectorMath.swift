@@ -1,0 +1,50 @@
+import CKernels
+
+/// The hot loops over raw float buffers (softmax, attention, residuals, layer norm). They live in
+/// C (Sources/CKernels) so that AVX2/FMA code is chosen at run time without build flags.
+enum VectorMath {
+    /// The largest of `count` values (−∞ for none).
+    @inline(__always)
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float { nmt_max(x, count) }
+
+    /// Σ exp(x[i] − shift).
+    @inline(__always)
+    static func sumOfExponentials(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
+        nmt_sum_exp(x, count, shift)
+    }
+
+    /// x[i] = exp(x[i] − shift) in place; returns the sum.
+    @inline(__always)
+    static func exponentiate(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+        nmt_exp_inplace(x, count, shift)
+    }
+
+    /// x[i] *= a
+    @inline(__always)
+    static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by a: Float) { nmt_scale(x, count, a) }
+
+    /// y[i] += x[i]
+    @inline(__always)
+    static func add(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) { nmt_add(x, y, count) }
+
+    /// y[i] += a · x[i]
+    @inline(__always)
+    static func addScaled(_ x: UnsafePointer<Float>, _ a: Float, to y: UnsafeMutablePointer<Float>, count: Int) {
+        nmt_axpy(x, a, y, count)
+    }
+
+    /// Σ x[i] · y[i]
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float { nmt_dot(x, y, count) }
+
+    /// Index of the first maximum.
+    @inline(__always)
+    static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int { nmt_argmax(x, count) }
+
+    /// One row of layer normalization; y may be x.
+    @inline(__always)
+    static func layerNorm(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
+                          epsilon: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        nmt_layer_norm(x, gamma, beta, epsilon, y, count)
+    }
+}
