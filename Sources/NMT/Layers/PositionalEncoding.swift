@@ -4,36 +4,45 @@ import Glibc
 import Darwin
 #endif
 
-/// Fixed sinusoidal position vectors, computed once per model.
-/// Angle for position p and pair i: p / 10000^(2i / dModel), evaluated in double precision like
-/// Hugging Face's numpy table, then rounded to Float.
+/// Fixed sinusoidal position vectors. The angle for position p and pair i is
+/// p / 10000^(2i / dModel), evaluated in double precision like Hugging Face's numpy table and
+/// rounded to Float. Vectors are computed when needed (once per position per call), so a model's
+/// `max_positions` costs no memory up front.
 struct PositionalEncoding: Sendable {
-    let table: [Float]  // [maxPositions, dModel]
     let dModel: Int
-    let maxPositions: Int
+    let layout: ModelConfig.PositionLayout
+    /// 10000^(2i / dModel) for each pair i.
+    private let denominators: [Double]
 
-    init(maxPositions: Int, dModel: Int, layout: ModelConfig.PositionLayout) {
+    init(dModel: Int, layout: ModelConfig.PositionLayout) {
         self.dModel = dModel
-        self.maxPositions = maxPositions
+        self.layout = layout
+        denominators = (0..<(dModel / 2)).map { pow(10000, Double(2 * $0) / Double(dModel)) }
+    }
+
+    /// Writes the vectors of positions first..<first+count into out: [count, dModel].
+    func fill(from first: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         let half = dModel / 2
-        var table = [Float](repeating: 0, count: maxPositions * dModel)
-        for p in 0..<maxPositions {
+        for k in 0..<count {
+            let row = out + k * dModel
+            let p = Double(first + k)
             for i in 0..<half {
-                let angle = Double(p) / pow(10000, Double(2 * i) / Double(dModel))
+                let angle = p / denominators[i]  // as numpy computes it, so that angles round identically
                 switch layout {
                 case .halves:
-                    table[p * dModel + i] = Float(sin(angle))
-                    table[p * dModel + half + i] = Float(cos(angle))
+                    row[i] = Float(sin(angle))
+                    row[half + i] = Float(cos(angle))
                 case .interleaved:
-                    table[p * dModel + 2 * i] = Float(sin(angle))
-                    table[p * dModel + 2 * i + 1] = Float(cos(angle))
+                    row[2 * i] = Float(sin(angle))
+                    row[2 * i + 1] = Float(cos(angle))
                 }
             }
         }
-        self.table = table
     }
 
-    func vector(at position: Int) -> ArraySlice<Float> {
-        table[(position * dModel)..<((position + 1) * dModel)]
+    func vector(at position: Int) -> [Float] {
+        var v = [Float](repeating: 0, count: dModel)
+        v.withUnsafeMutableBufferPointer { fill(from: position, count: 1, into: $0.baseAddress!) }
+        return v
     }
 }

@@ -17,7 +17,7 @@ public final class DecoderState {
     // Scratch, sized for the largest step seen.
     let x = ScratchBuffer(), normed = ScratchBuffer(), q = ScratchBuffer(), k = ScratchBuffer()
     let v = ScratchBuffer(), context = ScratchBuffer(), projected = ScratchBuffer()
-    let hidden = ScratchBuffer(), scores = ScratchBuffer(), logits = ScratchBuffer()
+    let hidden = ScratchBuffer(), scores = ScratchBuffer(), logits = ScratchBuffer(), positions = ScratchBuffer()
 
     /// Positions decoded so far.
     public var length: Int { cache.length }

@@ -27,7 +27,7 @@ public final class TransformerModel: @unchecked Sendable {
         }
         outputProjection = c.tiedOutput ? targetEmbedding : file.tensor("lm_head.weight").data
         logitsBias = c.finalLogitsBias ? file.tensor("final_logits_bias").data : nil
-        positions = PositionalEncoding(maxPositions: c.maxPositions, dModel: c.dModel, layout: c.positionLayout)
+        positions = PositionalEncoding(dModel: c.dModel, layout: c.positionLayout)
         encoderLayers = (0..<c.encoderLayers).map(file.encoderLayer)
         decoderLayers = (0..<c.decoderLayers).map(file.decoderLayer)
         encoderNorm = c.finalLayerNorm ? file.layerNorm("model.encoder.layer_norm") : nil
@@ -54,9 +54,12 @@ public final class TransformerModel: @unchecked Sendable {
         let rows = batch.count * S
         var x = [Float](repeating: 0, count: rows * d)  // [batch, S, d]
         x.withUnsafeMutableBufferPointer { x in
+            let positionTable = ScratchBuffer(S * d)  // [S, d]
+            positions.fill(from: 0, count: S, into: positionTable.pointer)
             for (b, sequence) in batch.enumerated() {
                 for (t, token) in sequence.enumerated() {
-                    embed(token, table: sourceEmbedding, position: t, into: x.baseAddress! + (b * S + t) * d)
+                    embed(token, table: sourceEmbedding, position: positionTable.pointer + t * d,
+                          into: x.baseAddress! + (b * S + t) * d)
                 }
             }
             let scratch = (normed: ScratchBuffer(rows * d), q: ScratchBuffer(rows * d), k: ScratchBuffer(rows * d),
@@ -151,9 +154,12 @@ public final class TransformerModel: @unchecked Sendable {
         try state.cache.reserve(p0 + steps)
         let d = config.dModel, n = rows * steps, V = config.targetVocabSize
         let x = state.x.reserve(n * d)
+        let positionTable = state.positions.reserve(steps * d)  // [steps, d]
+        positions.fill(from: p0, count: steps, into: positionTable)
         for r in 0..<rows {
             for t in 0..<steps {
-                embed(tokens[r * steps + t], table: targetEmbedding, position: p0 + t, into: x + (r * steps + t) * d)
+                embed(tokens[r * steps + t], table: targetEmbedding, position: positionTable + t * d,
+                      into: x + (r * steps + t) * d)
             }
         }
         let (q, k, v) = (state.q.reserve(n * d), state.k.reserve(n * d), state.v.reserve(n * d))
@@ -255,14 +261,12 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Scaled token embedding plus position vector.
     @inline(__always)
-    private func embed(_ token: Int32, table: UnsafePointer<Float>, position: Int, into out: UnsafeMutablePointer<Float>) {
+    private func embed(_ token: Int32, table: UnsafePointer<Float>, position: UnsafePointer<Float>,
+                       into out: UnsafeMutablePointer<Float>) {
         let d = config.dModel
         let row = table + Int(token) * d
         let scale = config.embeddingScale
-        positions.table.withUnsafeBufferPointer { p in
-            let pos = p.baseAddress! + position * d
-            for i in 0..<d { out[i] = row[i] * scale + pos[i] }
-        }
+        for i in 0..<d { out[i] = row[i] * scale + position[i] }
     }
 
     /// The sublayer input: LN(x) for pre-LN models, x itself for post-LN.
