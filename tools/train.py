@@ -53,6 +53,7 @@ def parse_args():
     p.add_argument("--resume", action="store_true")
     p.add_argument("--export", help="write the HF checkpoint directory here after training")
     p.add_argument("--average", type=int, default=5, help="average the last N epoch checkpoints on export")
+    p.add_argument("--export-only", action="store_true", help="export the checkpoints in --work without training")
     return p.parse_args()
 
 
@@ -186,6 +187,9 @@ def main():
     train = read_pairs(sp, args.src, args.tgt)
     val = read_pairs(sp, args.val_src, args.val_tgt)
     model = build_model(args, vocab)
+    if args.export_only:
+        export(args, vocab, model)
+        return
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), eps=1e-9, weight_decay=0.0)
     epoch, step, elapsed = 0, 0, 0.0
     last = os.path.join(args.work, "last.pt")
