@@ -78,6 +78,12 @@ import Testing
             // Shared vocabulary: source ids decode with the target side.
             #expect(try tokenizer.decode(Array(ids.dropLast())) == text)
         }
+        // A SentencePiece model loads from a file as from bytes.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("spm-\(UUID()).model")
+        try Data(try ModelFile(path: Fixtures.url("marian-shared.bin").path).sourceSentencePiece).write(to: path)
+        defer { try? FileManager.default.removeItem(at: path) }
+        #expect(try SentencePiece(path: path.path).encode("Two dogs") == tokenizer.source.encode("Two dogs"))
+        #expect(throws: TokenizerError.self) { try SentencePiece(path: "/nonexistent.model") }
         // Language tokens stay whole, and unknown pieces map to <unk>.
         #expect(try tokenizer.sourcePieces(">>deu<< Hi").first == ">>deu<<")
         #expect(try tokenizer.encode(">>deu<< Hi").first == tokenizer.sourceVocabulary.unkID)

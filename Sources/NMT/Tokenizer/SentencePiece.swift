@@ -1,4 +1,5 @@
 import CSentencePiece
+import Foundation
 
 public enum TokenizerError: Error, Equatable, CustomStringConvertible, Sendable {
     case cannotLoad(String)
@@ -29,6 +30,14 @@ public final class SentencePiece: @unchecked Sendable {
         }
         guard let loaded else { throw .cannotLoad(Self.take(error) ?? "unknown error") }
         processor = loaded
+    }
+
+    /// Loads a SentencePiece model file (`.model` / `.spm`).
+    public convenience init(path: String) throws(TokenizerError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .cannotLoad("cannot read '\(path)'")
+        }
+        try self.init(bytes: [UInt8](data))
     }
 
     deinit { spm_free(processor) }
