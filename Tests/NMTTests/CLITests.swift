@@ -41,12 +41,14 @@ import Testing
     @Test func oneOutputLinePerInputLine() throws {
         var input = Array("Two dogs play in the snow.\n\n   \nA man.\r\nnul\u{0}byte and \u{7}bell\n".utf8)
         input += [0x41, 0xFF, 0xFE, 0x42, 0x0A]  // invalid UTF-8
+        input += Array((String(repeating: "a dog runs and ", count: 40) + "\n").utf8)  // > 64 positions
         input += Array("last line without newline".utf8)
         let run = try Self.run(["--model", Self.model, "--beam-size", "2", "--max-length", "6"], input: input)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.lines.count == 7)
+        #expect(run.lines.count == 8)
+        #expect(run.stderr.contains("line 7: longer than the model's 64 positions"))
         #expect(run.lines[1].isEmpty && run.lines[2].isEmpty)
-        #expect(!run.lines[0].isEmpty && !run.lines[3].isEmpty && !run.lines[6].isEmpty)
+        #expect(!run.lines[0].isEmpty && !run.lines[3].isEmpty && !run.lines[6].isEmpty && !run.lines[7].isEmpty)
         #expect(run.stderr.contains("line 6: invalid UTF-8"))
     }
 
