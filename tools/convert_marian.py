@@ -71,14 +71,20 @@ def convert(model_dir, output, dtype="f32"):
     from transformers import MarianMTModel
 
     model = MarianMTModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
+    return write(model, model_dir, output, dtype)
+
+
+def write(model, model_dir, output, dtype="f32", overrides=None):
+    """Writes a loaded MarianMTModel with the tokenizer files of model_dir. `overrides` changes
+    header fields (for test models that run a variant of the architecture)."""
     c = model.config
-    shared = bool(getattr(c, "share_encoder_decoder_embeddings", True))
+    separate_vocabs = not bool(getattr(c, "share_encoder_decoder_embeddings", True))
     src_vocab_size = c.vocab_size
     tgt_vocab_size = c.decoder_vocab_size or c.vocab_size
 
     src_pieces, src_map = load_vocab(os.path.join(model_dir, "vocab.json"), src_vocab_size, "source")
     tgt_file = os.path.join(model_dir, "target_vocab.json")
-    if not shared and os.path.exists(tgt_file):
+    if separate_vocabs and os.path.exists(tgt_file):
         tgt_pieces, tgt_map = load_vocab(tgt_file, tgt_vocab_size, "target")
     else:
         tgt_pieces, tgt_map = load_vocab(os.path.join(model_dir, "vocab.json"), tgt_vocab_size, "target")
@@ -93,16 +99,21 @@ def convert(model_dir, output, dtype="f32"):
         raise Unsupported("<unk> has different ids in the source and target vocabularies")
 
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    # Sharing and tying as the live model resolves them (config flags alone can mislead: with
+    # tie_word_embeddings false, transformers keeps encoder, decoder and shared embeddings apart).
+    enc_emb = model.model.encoder.embed_tokens.weight
+    dec_emb = model.model.decoder.embed_tokens.weight
+    out_emb = model.get_output_embeddings().weight
+    shared = enc_emb.data_ptr() == dec_emb.data_ptr()
+    tied = out_emb.data_ptr() == dec_emb.data_ptr()
     tensors = {}
     if shared:
-        tensors["model.shared.weight"] = sd["model.shared.weight"]
+        tensors["model.shared.weight"] = enc_emb.detach().float().numpy()
     else:
-        tensors["model.encoder.embed_tokens.weight"] = sd["model.encoder.embed_tokens.weight"]
-        tensors["model.decoder.embed_tokens.weight"] = sd["model.decoder.embed_tokens.weight"]
-    out_emb = model.get_output_embeddings().weight
-    tied = out_emb.data_ptr() == model.model.decoder.embed_tokens.weight.data_ptr()
+        tensors["model.encoder.embed_tokens.weight"] = enc_emb.detach().float().numpy()
+        tensors["model.decoder.embed_tokens.weight"] = dec_emb.detach().float().numpy()
     if not tied:
-        tensors["lm_head.weight"] = sd["lm_head.weight"]
+        tensors["lm_head.weight"] = out_emb.detach().float().numpy()
     tensors["final_logits_bias"] = sd["final_logits_bias"]
     for side, n in (("encoder", c.encoder_layers), ("decoder", c.decoder_layers)):
         for i in range(n):
@@ -110,6 +121,10 @@ def convert(model_dir, output, dtype="f32"):
             for k in sorted(sd):
                 if k.startswith(prefix):
                     tensors[k] = sd[k]
+    for k in ("model.encoder.layer_norm.weight", "model.encoder.layer_norm.bias",
+              "model.decoder.layer_norm.weight", "model.decoder.layer_norm.bias"):
+        if k in sd:
+            tensors[k] = sd[k]
 
     header = {
         "d_model": c.d_model, "encoder_layers": c.encoder_layers, "decoder_layers": c.decoder_layers,
@@ -124,6 +139,7 @@ def convert(model_dir, output, dtype="f32"):
         "layer_norm_eps": 1e-5, "pad_id": c.pad_token_id, "eos_id": eos, "unk_id": src_map["<unk>"],
         "decoder_start_id": c.decoder_start_token_id,
     }
+    header.update(overrides or {})
 
     def read(name):
         with open(os.path.join(model_dir, name), "rb") as f:

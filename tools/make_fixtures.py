@@ -20,7 +20,7 @@ import torch
 from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert_marian import convert  # noqa: E402
+from convert_marian import convert, write  # noqa: E402
 
 SENTENCES = [
     "A man in an orange hat starring at something.",
@@ -43,12 +43,59 @@ def train_spm(lines, prefix, size):
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(lines), model_prefix=prefix, vocab_size=size, model_type="unigram",
         character_coverage=0.98, pad_id=-1, bos_id=-1, eos_id=0, unk_id=1, eos_piece="</s>",
-        unk_piece="<unk>", minloglevel=2, seed_sentencepiece_size=100000, num_threads=2)
+        unk_piece="<unk>", minloglevel=2, seed_sentencepiece_size=100000, num_threads=1)
     sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
     return {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
 
 
-def build(dir_, *, shared, activation, scale, src_spm, tgt_spm, seed):
+def encoder_layer_pre_ln(self, hidden_states, attention_mask, **kwargs):
+    """MarianEncoderLayer with the layer norms moved before the sublayers (pre-LN)."""
+    h, _ = self.self_attn(self.self_attn_layer_norm(hidden_states), attention_mask=attention_mask, **kwargs)
+    hidden_states = hidden_states + h
+    return hidden_states + self.fc2(self.activation_fn(self.fc1(self.final_layer_norm(hidden_states))))
+
+
+def decoder_layer_pre_ln(self, hidden_states, attention_mask=None, encoder_hidden_states=None,
+                         encoder_attention_mask=None, past_key_values=None, use_cache=True, **kwargs):
+    """MarianDecoderLayer with the layer norms moved before the sublayers (pre-LN)."""
+    h, _ = self.self_attn(self.self_attn_layer_norm(hidden_states), past_key_values=past_key_values,
+                          attention_mask=attention_mask, **kwargs)
+    hidden_states = hidden_states + h
+    h, _ = self.encoder_attn(self.encoder_attn_layer_norm(hidden_states), key_value_states=encoder_hidden_states,
+                             attention_mask=encoder_attention_mask, past_key_values=past_key_values, **kwargs)
+    hidden_states = hidden_states + h
+    return hidden_states + self.fc2(self.activation_fn(self.fc1(self.final_layer_norm(hidden_states))))
+
+
+def make_pre_ln(model):
+    """A reference for the engine's other architecture options, built by patching MarianMTModel:
+    pre-LN blocks, a final layer norm after each stack, interleaved sinusoidal positions."""
+    import types
+    d = model.config.d_model
+    for layer in model.model.encoder.layers:
+        layer.forward = types.MethodType(encoder_layer_pre_ln, layer)
+    for layer in model.model.decoder.layers:
+        layer.forward = types.MethodType(decoder_layer_pre_ln, layer)
+    for stack in (model.model.encoder, model.model.decoder):
+        stack.layer_norm = torch.nn.LayerNorm(d)
+        with torch.no_grad():
+            stack.layer_norm.weight.add_(torch.randn(d) * 0.2)
+            stack.layer_norm.bias.add_(torch.randn(d) * 0.2)
+
+        def final_norm(module, args, output):
+            output.last_hidden_state = module.layer_norm(output.last_hidden_state)
+            return output
+        stack.register_forward_hook(final_norm)
+        n_pos = stack.embed_positions.weight.shape[0]
+        angles = np.array([[pos / np.power(10000, 2 * (j // 2) / d) for j in range(d)] for pos in range(n_pos)])
+        table = np.empty_like(angles)
+        table[:, 0::2] = np.sin(angles[:, 0::2])
+        table[:, 1::2] = np.cos(angles[:, 1::2])
+        stack.embed_positions.weight.data = torch.tensor(table, dtype=torch.float32)
+    return model
+
+
+def build(dir_, *, shared, activation, scale, src_spm, tgt_spm, seed, tied=True):
     torch.manual_seed(seed)
     with open(src_spm + ".vocab_json") as f:
         src_vocab = json.load(f)
@@ -67,7 +114,8 @@ def build(dir_, *, shared, activation, scale, src_spm, tgt_spm, seed):
         decoder_layers=2, encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
         decoder_ffn_dim=64, activation_function=activation, max_position_embeddings=64,
         pad_token_id=len(tgt_vocab) - 1, eos_token_id=0, decoder_start_token_id=len(tgt_vocab) - 1,
-        scale_embedding=scale, share_encoder_decoder_embeddings=shared, init_std=0.25, dropout=0.0)
+        scale_embedding=scale, share_encoder_decoder_embeddings=shared, init_std=0.25, dropout=0.0,
+        tie_word_embeddings=tied)
     model = MarianMTModel(cfg).eval()
     with torch.no_grad():  # peaky, non-degenerate distributions: random norms and logits bias
         for name, p in model.named_parameters():
@@ -159,11 +207,17 @@ def main():
         variants = {
             "marian-shared": dict(shared=True, activation="swish", scale=True, src_spm=joint, tgt_spm=joint, seed=1),
             "marian-separate": dict(shared=False, activation="relu", scale=False, src_spm=src, tgt_spm=tgt, seed=2),
+            "pre-ln": dict(shared=True, activation="gelu", scale=True, src_spm=joint, tgt_spm=joint, seed=3, tied=False),
         }
         for name, kw in variants.items():
             hf_dir = os.path.join(tmp, name)
             model = build(hf_dir, **kw)
-            convert(hf_dir, os.path.join(args.out, f"{name}.bin"))
+            if name == "pre-ln":
+                make_pre_ln(model)
+                write(model, hf_dir, os.path.join(args.out, f"{name}.bin"),
+                      overrides={"normalize_before": True, "final_layer_norm": True, "position_layout": "interleaved"})
+            else:
+                convert(hf_dir, os.path.join(args.out, f"{name}.bin"))
             if name == "marian-shared":
                 convert(hf_dir, os.path.join(args.out, f"{name}-f16.bin"), dtype="f16")
             expected = record(hf_dir, model, name)

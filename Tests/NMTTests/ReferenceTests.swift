@@ -3,7 +3,7 @@ import Testing
 
 /// The engine against Hugging Face MarianMTModel on the same random weights.
 @Suite struct ReferenceTests {
-    static let models = ["marian-shared", "marian-separate"]
+    static let models = ["marian-shared", "marian-separate", "pre-ln"]
 
     @Test(arguments: models)
     func sourceIDsMatchMarianTokenizer(model: String) throws {
