@@ -38,7 +38,7 @@ public struct TransformerStepModel: StepModel {
     public init(model: TransformerModel, state: DecoderState) {
         self.model = model
         self.state = state
-        threads = BLAS.threads
+        threads = Threads.count
     }
 
     public var vocabularySize: Int { model.config.targetVocabSize }

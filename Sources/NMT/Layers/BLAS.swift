@@ -26,32 +26,34 @@ enum BLAS {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, blasInt(m), blasInt(n), alpha, a, blasInt(lda), x, 1, beta, y, 1)
     }
 
-    /// x[rows, inputSize] · W[outputSize, inputSize]ᵀ + beta · y, choosing GEMV for a single row.
+    /// y[rows, outputSize] = x[rows, inputSize] · W[outputSize, inputSize]ᵀ + beta · y, GEMV for a
+    /// single row. The output columns are split over `Threads.count` threads, each running
+    /// single-threaded BLAS on its own slice of W, so that a step reads every weight once.
     @inline(__always)
     static func multiplyTransposed(_ x: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>,
                                    outputSize: Int, inputSize: Int, beta: Float, into y: UnsafeMutablePointer<Float>) {
-        if rows == 1 {
-            gemv(m: outputSize, n: inputSize, a: weight, lda: inputSize, x: x, beta: beta, y: y)
-        } else {
-            gemm(m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize, b: weight, ldb: inputSize,
-                 transposeB: true, beta: beta, c: y, ldc: outputSize)
+        let block = 64
+        let blocks = (outputSize + block - 1) / block
+        // Small products are not worth waking a second thread for.
+        let threads = rows * outputSize * inputSize < 1 << 15 ? 1 : Threads.count
+        parallelChunks(blocks, threads: threads) { range, _ in
+            let start = range.lowerBound * block
+            let n = min(range.upperBound * block, outputSize) - start
+            if rows == 1 {
+                gemv(m: n, n: inputSize, a: weight + start * inputSize, lda: inputSize, x: x, beta: beta, y: y + start)
+            } else {
+                gemm(m: rows, n: n, k: inputSize, a: x, lda: inputSize, b: weight + start * inputSize, ldb: inputSize,
+                     transposeB: true, beta: beta, c: y + start, ldc: outputSize)
+            }
         }
     }
 
-    /// Sets the number of threads BLAS uses inside one call.
-    static func setThreads(_ count: Int) {
+    /// BLAS runs on the calling thread only: the engine does its own splitting (`Threads`).
+    static let singleThreaded: Void = {
         #if !canImport(Accelerate)
-        openblas_set_num_threads(Int32(count))
+        openblas_set_num_threads(1)
         #endif
-    }
-
-    static var threads: Int {
-        #if canImport(Accelerate)
-        return 1
-        #else
-        return Int(openblas_get_num_threads())
-        #endif
-    }
+    }()
 
     #if canImport(Accelerate)
     @inline(__always) private static func blasInt(_ x: Int) -> Int32 { Int32(x) }

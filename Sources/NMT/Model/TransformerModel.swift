@@ -256,8 +256,7 @@ public final class TransformerModel: @unchecked Sendable {
 
     // MARK: Helpers
 
-    /// Threads for the attention loops: as many as BLAS uses, so that the two alternate.
-    private var threads: Int { BLAS.threads }
+    private var threads: Int { Threads.count }
 
     /// Scaled token embedding plus position vector.
     @inline(__always)

@@ -29,8 +29,8 @@ public final class Translator: Sendable {
         model = TransformerModel(file: modelFile)
     }
 
-    /// Sets how many threads BLAS uses per matrix product (process-wide).
-    public static func setThreads(_ count: Int) { BLAS.setThreads(count) }
+    /// Sets how many threads a translation uses (process-wide; see `Threads`).
+    public static func setThreads(_ count: Int) { Threads.set(count) }
 
     /// Translates a batch of lines, decoded together. One result per line, in order; a line that is
     /// empty or only white space gives an empty translation.
