@@ -11,6 +11,7 @@ greedy tokens and beam-4 n-best lists with scores. `swift test` compares the eng
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
 
@@ -109,11 +110,19 @@ def build(dir_, *, shared, activation, scale, src_spm, tgt_spm, seed, tied=True)
         tgt_vocab = src_vocab
     else:
         tgt_vocab = dict(tgt_vocab, **{"<pad>": len(tgt_vocab)})
+        # Model ids unlike SentencePiece's: one permutation of both tables moves </s> and <unk>
+        # away from 0 and 1, so that nothing may assume them.
+        perm = list(range(pad))
+        random.Random(seed).shuffle(perm)
+        src_vocab = {p: (perm[i] if i < pad else i) for p, i in src_vocab.items()}
+        tgt_vocab = {p: (perm[i] if i < pad else i) for p, i in tgt_vocab.items()}
+        assert src_vocab["</s>"] != 0 and src_vocab["<unk>"] != 1
     cfg = MarianConfig(
         vocab_size=len(src_vocab), decoder_vocab_size=len(tgt_vocab), d_model=32, encoder_layers=2,
         decoder_layers=2, encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
         decoder_ffn_dim=64, activation_function=activation, max_position_embeddings=64,
-        pad_token_id=len(tgt_vocab) - 1, eos_token_id=0, decoder_start_token_id=len(tgt_vocab) - 1,
+        pad_token_id=len(tgt_vocab) - 1, eos_token_id=tgt_vocab["</s>"], decoder_start_token_id=len(tgt_vocab) - 1,
+        forced_eos_token_id=tgt_vocab["</s>"],
         scale_embedding=scale, share_encoder_decoder_embeddings=shared, init_std=0.25, dropout=0.0,
         tie_word_embeddings=tied)
     model = MarianMTModel(cfg).eval()
