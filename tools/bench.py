@@ -13,7 +13,6 @@ greedy the share of the memory-bandwidth limit (weight bytes read per token / co
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,18 +42,26 @@ def run_ours(binary, model, lines, batch, beam):
     """Time of a run minus the time of loading, measured in the same way with no input."""
     def timed(inp):
         start = time.perf_counter()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        subprocess.run([binary, "--model", model, "--batch-size", str(batch), "--beam-size", str(beam),
-                        "--min-length", str(LENGTH), "--max-length", str(LENGTH), "--threads", str(THREADS)],
-                       input=inp, capture_output=True, text=True, check=True)
-        return time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        # GNU time reports the peak resident set of this run alone (in KB, last line of stderr).
+        out = subprocess.run(["/usr/bin/time", "-f", "%M", binary, "--model", model, "--batch-size", str(batch),
+                              "--beam-size", str(beam), "--min-length", str(LENGTH), "--max-length", str(LENGTH),
+                              "--threads", str(THREADS)],
+                             input=inp, capture_output=True, text=True, check=True)
+        return time.perf_counter() - start, int(out.stderr.strip().splitlines()[-1])
     load = min(timed("")[0] for _ in range(3))
     total, rss = timed("\n".join(lines) + "\n")
     return {"tokens_per_s": len(lines) * LENGTH / (total - load), "load_s": load, "peak_mb": rss / 1024}
 
 
-HF_CODE = """
-import json, time, resource, torch
+PEAK = """
+def peak_mb():  # this process's own high-water mark (ru_maxrss would include the parent's before exec)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+"""
+
+HF_CODE = PEAK + """
+import json, time, torch
 from transformers import MarianMTModel, MarianTokenizer
 torch.set_num_threads({threads})
 t = time.perf_counter()
@@ -70,11 +77,11 @@ with torch.inference_mode():
                        forced_eos_token_id=None, bad_words_ids=[[pad]], early_stopping=False)
 took = time.perf_counter() - t
 print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "peak_mb": peak_mb()}}))
 """
 
-CT2_CODE = """
-import json, time, resource, ctranslate2, sentencepiece as spm
+CT2_CODE = PEAK + """
+import json, time, ctranslate2, sentencepiece as spm
 t = time.perf_counter()
 tr = ctranslate2.Translator({ct2!r}, device="cpu", inter_threads=1, intra_threads={threads})
 sp = spm.SentencePieceProcessor(model_file={spm!r})
@@ -87,7 +94,7 @@ for s in range(0, len(src), {batch}):
                        max_decoding_length={length}, max_batch_size={batch})
 took = time.perf_counter() - t
 print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "peak_mb": peak_mb()}}))
 """
 
 
@@ -205,7 +212,7 @@ def main():
                 hf_from_bin(bin_path, hf_dir)
         ct2_dir = os.path.join(args.work, f"{name}-ct2")
         if not os.path.exists(os.path.join(ct2_dir, "model.bin")):
-            subprocess.run(["ct2-transformers-converter", "--model", hf_dir, "--output_dir", ct2_dir, "--force"],
+            subprocess.run([os.path.join(os.path.dirname(sys.executable), "ct2-transformers-converter"), "--model", hf_dir, "--output_dir", ct2_dir, "--force"],
                            check=True, capture_output=True)
         model_result = {"decoder_bytes_per_token": decoder_bytes_per_token(bin_path), "cells": {}}
         for batch, n in ((1, args.lines_batch1), (16, args.lines_batch16)):

@@ -101,6 +101,40 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         float inv = 1.0f / sqrtf(squares / (float)n + eps);                           \
         for (i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];      \
     }                                                                                 \
+    ATTR static void matmul_small_##SUFFIX(const float *x, size_t rows, const float *w, size_t n, size_t k, \
+                                           float beta, float *y, size_t ldy) {               \
+        for (size_t o = 0; o < n; o++) {                                              \
+            const float *wo = w + o * k;                                              \
+            size_t r = 0;                                                             \
+            for (; r + 4 <= rows; r += 4) {                                           \
+                const float *x0 = x + r * k, *x1 = x0 + k, *x2 = x1 + k, *x3 = x2 + k;  \
+                v8f a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;                       \
+                size_t i = 0;                                                         \
+                for (; i + 8 <= k; i += 8) {                                          \
+                    v8f wv = load8(wo + i);                                           \
+                    a0 += wv * load8(x0 + i); a1 += wv * load8(x1 + i);               \
+                    a2 += wv * load8(x2 + i); a3 += wv * load8(x3 + i);               \
+                }                                                                     \
+                float s0 = hsum8(a0), s1 = hsum8(a1), s2 = hsum8(a2), s3 = hsum8(a3); \
+                for (; i < k; i++) { s0 += wo[i] * x0[i]; s1 += wo[i] * x1[i]; s2 += wo[i] * x2[i]; s3 += wo[i] * x3[i]; } \
+                float *yo = y + r * ldy + o;                                          \
+                yo[0] = s0 + (beta != 0 ? beta * yo[0] : 0);                          \
+                yo[ldy] = s1 + (beta != 0 ? beta * yo[ldy] : 0);                      \
+                yo[2 * ldy] = s2 + (beta != 0 ? beta * yo[2 * ldy] : 0);              \
+                yo[3 * ldy] = s3 + (beta != 0 ? beta * yo[3 * ldy] : 0);              \
+            }                                                                         \
+            for (; r < rows; r++) {                                                   \
+                const float *xr = x + r * k;                                          \
+                v8f a = 0.0f;                                                         \
+                size_t i = 0;                                                         \
+                for (; i + 8 <= k; i += 8) a += load8(wo + i) * load8(xr + i);        \
+                float s = hsum8(a);                                                   \
+                for (; i < k; i++) s += wo[i] * xr[i];                                \
+                float *yo = y + r * ldy + o;                                          \
+                *yo = s + (beta != 0 ? beta * *yo : 0);                               \
+            }                                                                         \
+        }                                                                             \
+    }                                                                                 \
     ATTR static size_t argmax_##SUFFIX(const float *x, size_t n) {                    \
         float best = max_##SUFFIX(x, n);                                              \
         for (size_t i = 0; i < n; i++) if (x[i] == best) return i;                    \
@@ -136,3 +170,7 @@ void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float
     DISPATCH(layer_norm, x, gamma, beta, eps, y, n);
 }
 size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
+void nmt_matmul_small(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
+                      size_t ldy) {
+    DISPATCH(matmul_small, x, rows, w, n, k, beta, y, ldy);
+}

@@ -25,6 +25,10 @@ void nmt_axpy(const float *x, float a, float *y, size_t n);
 float nmt_dot(const float *x, const float *y, size_t n);
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n (y may be x).
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n);
+/// y[r, o] = x[r, :] . w[o, :] + beta * y[r, o] for r < rows, o < n, with x [rows, k], w [n, k],
+/// y rows ldy apart: a product with few input rows that streams each weight once, without packing.
+void nmt_matmul_small(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
+                      size_t ldy);
 /// The index of the first maximum of x[0..<n].
 size_t nmt_argmax(const float *x, size_t n);
 

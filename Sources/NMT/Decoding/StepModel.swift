@@ -53,7 +53,9 @@ public struct TransformerStepModel: StepModel {
         var normalizers = [Float](repeating: 0, count: rows)
         normalizers.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
-            parallelFor(rows, threads: threads) { r in out[r] = logNormalizer(values + r * V, count: V) }
+            parallelFor(rows, threads: rows * V < 1 << 16 ? 1 : threads) { r in
+                out[r] = logNormalizer(values + r * V, count: V)
+            }
         }
         return StepScores(logits: UnsafeMutableBufferPointer(start: values, count: logits.count), logNormalizers: normalizers)
     }

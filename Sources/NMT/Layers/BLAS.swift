@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Accelerate)
 import Accelerate
 #else
@@ -18,35 +19,29 @@ enum BLAS {
                     beta, c, blasInt(ldc))
     }
 
-    /// y[m] = alpha · A[m, n] · x[n] + beta · y (A row-major): a product with one input row,
-    /// which reads each weight once without GEMM's packing.
-    @inline(__always)
-    static func gemv(m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                     x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, blasInt(m), blasInt(n), alpha, a, blasInt(lda), x, 1, beta, y, 1)
-    }
-
-    /// y[rows, outputSize] = x[rows, inputSize] · W[outputSize, inputSize]ᵀ + beta · y, GEMV for a
-    /// single row. The output columns are split over `Threads.count` threads, each running
-    /// single-threaded BLAS on its own slice of W, so that a step reads every weight once.
+    /// y[rows, outputSize] = x[rows, inputSize] · W[outputSize, inputSize]ᵀ + beta · y.
+    /// The output columns are split over `Threads.count` threads, each on its own slice of W. Up to
+    /// `smallRows` input rows (greedy and beam decoding of one sentence) go through a kernel that
+    /// streams each weight once with no packing; more rows go to BLAS GEMM.
     @inline(__always)
     static func multiplyTransposed(_ x: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>,
                                    outputSize: Int, inputSize: Int, beta: Float, into y: UnsafeMutablePointer<Float>) {
         let block = 64
         let blocks = (outputSize + block - 1) / block
-        // Small products are not worth waking a second thread for.
-        let threads = rows * outputSize * inputSize < 1 << 15 ? 1 : Threads.count
+        let threads = Threads.forWork(rows * outputSize * inputSize)
         parallelChunks(blocks, threads: threads) { range, _ in
             let start = range.lowerBound * block
             let n = min(range.upperBound * block, outputSize) - start
-            if rows == 1 {
-                gemv(m: n, n: inputSize, a: weight + start * inputSize, lda: inputSize, x: x, beta: beta, y: y + start)
+            if rows <= smallRows {
+                nmt_matmul_small(x, rows, weight + start * inputSize, n, inputSize, beta, y + start, outputSize)
             } else {
                 gemm(m: rows, n: n, k: inputSize, a: x, lda: inputSize, b: weight + start * inputSize, ldb: inputSize,
                      transposeB: true, beta: beta, c: y + start, ldc: outputSize)
             }
         }
     }
+
+    static let smallRows = 8
 
     /// BLAS runs on the calling thread only: the engine does its own splitting (`Threads`).
     static let singleThreaded: Void = {

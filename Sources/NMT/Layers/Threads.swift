@@ -11,6 +11,12 @@ public enum Threads {
         return value
     }
 
+    /// The threads worth using for `work` multiply-adds: waking a second thread costs a few
+    /// microseconds, more than small products take.
+    static func forWork(_ work: Int) -> Int {
+        work < 1 << 17 ? 1 : count
+    }
+
     public static func set(_ count: Int) {
         _ = BLAS.singleThreaded
         value = max(1, count)

@@ -77,7 +77,7 @@ public final class TransformerModel: @unchecked Sendable {
                 attention.value(input, rows: rows, into: v)
                 let heads = attention.heads
                 let scores = scratch.scores.reserve(threads * S * S)
-                parallelChunks(batch.count * heads, threads: threads) { range, chunk in
+                parallelChunks(batch.count * heads, threads: Threads.forWork(batch.count * S * S * d)) { range, chunk in
                     for pair in range {
                         let (b, h) = (pair / heads, pair % heads)
                         let o = b * S * d + h * attention.headDim
@@ -177,7 +177,7 @@ public final class TransformerModel: @unchecked Sendable {
             attention.key(input, rows: n, into: k)
             attention.value(input, rows: n, into: v)
             let keys = cache.keys[l], values = cache.values[l]
-            parallelChunks(rows * heads, threads: threads) { range, chunk in
+            parallelChunks(rows * heads, threads: Threads.forWork(n * (p0 + steps) * d)) { range, chunk in
                 for pair in range {
                     let (r, h) = (pair / heads, pair % heads)
                     let slot = cache.offset(row: r, head: h)
@@ -209,7 +209,7 @@ public final class TransformerModel: @unchecked Sendable {
             let S = state.sourcePaddedLength
             state.crossKeys[l].withUnsafeBufferPointer { crossKeys in
                 state.crossValues[l].withUnsafeBufferPointer { crossValues in
-                    parallelChunks(rows * heads, threads: threads) { range, chunk in
+                    parallelChunks(rows * heads, threads: Threads.forWork(n * S * d)) { range, chunk in
                         for pair in range {
                             let (r, h) = (pair / heads, pair % heads)
                             let sentence = state.rowSentence[r]
