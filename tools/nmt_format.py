@@ -2,6 +2,7 @@
 reads exactly what this writes; the two cite the same document."""
 import json
 import struct
+import zlib
 
 import numpy as np
 
@@ -31,11 +32,12 @@ def write_model(path, config, tensors, blobs, dtype="f32"):
         offset = 16 + header_len
         entries, blob_entries, seen = [], [], {}
         for name, data in blobs.items():
+            crc = zlib.crc32(data)
             if data in seen:
-                blob_entries.append({"name": name, "offset": seen[data], "length": len(data)})
+                blob_entries.append({"name": name, "offset": seen[data], "length": len(data), "crc32": crc})
                 continue
             seen[data] = offset
-            blob_entries.append({"name": name, "offset": offset, "length": len(data)})
+            blob_entries.append({"name": name, "offset": offset, "length": len(data), "crc32": crc})
             offset += len(data)
         for name, a in arrays:
             offset = (offset + ALIGN - 1) // ALIGN * ALIGN

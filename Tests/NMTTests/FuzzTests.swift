@@ -83,9 +83,12 @@ import Testing
     @Test func damagedFilesThrowOrTranslate() throws {
         let good = try Fixtures.bytes("marian-shared.bin")
         let headerLength = ModelBytes(bytes: good).headerLength
-        let cases = ProcessInfo.processInfo.environment["FUZZ_CASES"].flatMap(Int.init) ?? 1500
+        let environment = ProcessInfo.processInfo.environment
+        let cases = environment["FUZZ_CASES"].flatMap(Int.init) ?? 1500
+        let first = environment["FUZZ_FROM"].flatMap(Int.init) ?? 0  // to replay a case
         var loaded = 0, translated = 0, rejected = 0
-        for index in 0..<cases {
+        for index in first..<(first + cases) {
+            if environment["FUZZ_TRACE"] != nil { FileHandle.standardError.write(Data("case \(index)\n".utf8)) }
             let bytes = Self.mutate(good, headerLength: headerLength, index: index)
             do {
                 let file = try ModelFile(bytes: bytes)

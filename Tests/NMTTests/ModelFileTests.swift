@@ -145,22 +145,26 @@ struct ModelBytes {
 
     @Test func vocabularyAndTokenizerErrors() throws {
         let good = try ModelBytes.fixture()
-        let length = good.field("length", of: "source.vocab")
-        Self.expectError(good.replacing("\"name\":\"source.vocab\",\"offset\":\(good.field("offset", of: "source.vocab")),\"length\":\(length)",
-                                        with: "\"name\":\"source.vocab\",\"offset\":\(good.field("offset", of: "source.vocab")),\"length\":\(Int(length)! - 1)")) {
+        // A vocabulary blob cut short by one byte, with its checksum updated: the parser catches it.
+        let offset = Int(good.field("offset", of: "source.vocab"))!, length = Int(good.field("length", of: "source.vocab"))!
+        let crc = good.bytes[offset..<(offset + length - 1)].withUnsafeBytes { CRC32.checksum($0) }
+        let entry = "\"name\":\"source.vocab\",\"offset\":\(offset),\"length\":\(length),\"crc32\":\(good.field("crc32", of: "source.vocab"))"
+        Self.expectError(good.replacing(entry, with: "\"name\":\"source.vocab\",\"offset\":\(offset),\"length\":\(length - 1),\"crc32\":\(crc)")) {
             $0 == .invalidVocabulary(name: "source.vocab", problem: "piece 300 runs past the end")
         }
         Self.expectError(good.replacing("\"source_vocab_size\":301", with: "\"source_vocab_size\":300")) {
             if case .invalidConfig = $0 { true }
             else if case .invalidVocabulary(name: "source.vocab", _) = $0 { true } else { false }
         }
-        // A damaged SentencePiece model loads as a file but not as a tokenizer.
+        // A damaged SentencePiece model never reaches the SentencePiece library: its checksum fails.
         var bytes = good
         let spm = Int(good.field("offset", of: "source.spm"))!
         for i in spm..<(spm + 64) { bytes.bytes[i] = 0xFF }
-        let file = try bytes.load()
-        #expect(throws: ModelFileError.self) { try Tokenizer(modelFile: file) }
-        #expect(throws: TranslatorError.self) { try Translator(modelFile: file) }
+        Self.expectError(bytes) { $0 == .checksumMismatch(name: "source.spm") }
+    }
+
+    @Test func crc32MatchesZlib() {
+        #expect(Array("123456789".utf8).withUnsafeBytes { CRC32.checksum($0) } == 0xCBF4_3926)
     }
 
     @Test func f16FilesMatchF32WithinHalfPrecision() throws {

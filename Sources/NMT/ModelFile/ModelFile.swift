@@ -63,8 +63,12 @@ public final class ModelFile: @unchecked Sendable {
         var blobs: [String: UnsafeRawBufferPointer] = [:]
         for blob in header.blobs {
             guard blobs[blob.name] == nil else { throw .invalidHeader("blob '\(blob.name)' is listed twice") }
-            blobs[blob.name] = try Self.slice(bytes, name: blob.name, offset: blob.offset, length: blob.length,
-                                              dataStart: dataStart)
+            let data = try Self.slice(bytes, name: blob.name, offset: blob.offset, length: blob.length,
+                                      dataStart: dataStart)
+            // The SentencePiece library trusts the models it parses; a damaged one can crash it.
+            // The checksum turns any damage into an error before the bytes reach it.
+            guard CRC32.checksum(data) == blob.crc32 else { throw .checksumMismatch(name: blob.name) }
+            blobs[blob.name] = data
         }
         func blob(_ name: String) throws(ModelFileError) -> UnsafeRawBufferPointer {
             guard let b = blobs[name] else { throw .invalidHeader("blob '\(name)' is missing") }
@@ -187,6 +191,7 @@ struct FileHeader: Decodable {
         var name: String
         var offset: UInt64
         var length: UInt64
+        var crc32: UInt32
     }
     var config: ModelConfig
     var tensors: [Tensor]

@@ -14,6 +14,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible, Sendable 
     case unsupportedDType(name: String, dtype: String)
     case misaligned(name: String, offset: UInt64)
     case outOfBounds(name: String, offset: UInt64, length: UInt64, fileSize: Int)
+    case checksumMismatch(name: String)
     case invalidVocabulary(name: String, problem: String)
     case invalidTokenizer(name: String, problem: String)
 
@@ -37,6 +38,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible, Sendable 
         case .misaligned(let name, let offset): return "'\(name)' at offset \(offset) is not 64-byte aligned"
         case .outOfBounds(let name, let offset, let length, let fileSize):
             return "'\(name)' (offset \(offset), \(length) bytes) lies outside the file of \(fileSize) bytes"
+        case .checksumMismatch(let name): return "'\(name)' is damaged: its CRC-32 does not match the header"
         case .invalidVocabulary(let name, let problem): return "vocabulary '\(name)' is damaged: \(problem)"
         case .invalidTokenizer(let name, let problem): return "tokenizer '\(name)' cannot be loaded: \(problem)"
         }
