@@ -125,10 +125,14 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
             }                                                                         \
             for (; r < rows; r++) {                                                   \
                 const float *xr = x + r * k;                                          \
-                v8f a = 0.0f;                                                         \
+                v8f a = 0.0f, b = 0.0f; /* two chains hide the FMA latency */          \
                 size_t i = 0;                                                         \
+                for (; i + 16 <= k; i += 16) {                                        \
+                    a += load8(wo + i) * load8(xr + i);                               \
+                    b += load8(wo + i + 8) * load8(xr + i + 8);                       \
+                }                                                                     \
                 for (; i + 8 <= k; i += 8) a += load8(wo + i) * load8(xr + i);        \
-                float s = hsum8(a);                                                   \
+                float s = hsum8(a + b);                                               \
                 for (; i < k; i++) s += wo[i] * xr[i];                                \
                 float *yo = y + r * ldy + o;                                          \
                 *yo = s + (beta != 0 ? beta * *yo : 0);                               \

@@ -165,13 +165,20 @@ public final class ModelFile: @unchecked Sendable {
     }
 
     private static func describe(_ error: Error) -> String {
+        // A readable path such as `blobs[0].crc32`.
+        func path(_ keys: [CodingKey]) -> String {
+            keys.reduce("") { path, key in
+                if let index = key.intValue { return path + "[\(index)]" }
+                return path.isEmpty ? key.stringValue : path + "." + key.stringValue
+            }
+        }
         switch error {
         case DecodingError.keyNotFound(let key, let context):
-            return "missing field '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
+            return "missing field '\(path(context.codingPath + [key]))'"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)"
+            return "field '\(path(context.codingPath))': \(context.debugDescription)"
         case DecodingError.dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let path = path(context.codingPath)
             return path.isEmpty ? "not JSON: \(context.debugDescription)" : "field '\(path)': \(context.debugDescription)"
         default:
             return "\(error)"
