@@ -14,7 +14,7 @@ public enum Threads {
     /// The threads worth using for `work` multiply-adds: waking a second thread costs a few
     /// microseconds, more than small products take.
     static func forWork(_ work: Int) -> Int {
-        work < 1 << 17 ? 1 : count
+        work < 1 << 19 ? 1 : count
     }
 
     public static func set(_ count: Int) {
