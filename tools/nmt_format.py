@@ -25,8 +25,12 @@ def vocabulary_blob(pieces):
 def write_model(path, config, tensors, blobs, dtype="f32"):
     """config: dict of header fields; tensors: ordered {name: array}; blobs: {name: bytes}.
     Identical blobs are stored once and referenced twice."""
-    np_dtype = DTYPES[dtype]
-    arrays = [(name, np.ascontiguousarray(np.asarray(a, dtype=np.float32).astype(np_dtype))) for name, a in tensors.items()]
+    # f16 applies to matrices; vectors (biases, layer norms, logits bias) stay f32: they are a
+    # negligible share of the size and rounding them would move every output a little.
+    def stored(a):
+        a = np.asarray(a, dtype=np.float32)
+        return np.ascontiguousarray(a.astype(DTYPES[dtype]) if a.ndim >= 2 and a.shape[0] > 1 else a)
+    arrays = [(name, stored(a)) for name, a in tensors.items()]
 
     def layout(header_len):
         offset = 16 + header_len
@@ -41,7 +45,8 @@ def write_model(path, config, tensors, blobs, dtype="f32"):
             offset += len(data)
         for name, a in arrays:
             offset = (offset + ALIGN - 1) // ALIGN * ALIGN
-            entries.append({"name": name, "dtype": dtype, "shape": list(a.shape), "offset": offset})
+            entries.append({"name": name, "dtype": "f16" if a.dtype == np.float16 else "f32", "shape": list(a.shape),
+                            "offset": offset})
             offset += a.nbytes
         return {"config": config, "tensors": entries, "blobs": blob_entries}
 
