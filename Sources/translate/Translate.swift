@@ -130,22 +130,22 @@ struct ModelOptions: ParsableArguments {
 
 struct DecodingArguments: ParsableArguments {
     @Option(help: "Beam size; 1 is greedy search.")
-    var beamSize: Int = 4
+    var beamSize: Int = DecodingOptions().beamSize
 
     @Option(help: "Hypotheses per line in JSON output (at most the beam size).")
-    var nBest: Int = 1
+    var nBest: Int = DecodingOptions().nBest
 
     @Option(help: "Beam scores are log-probability / length^penalty.")
-    var lengthPenalty: Float = 1
+    var lengthPenalty: Float = DecodingOptions().lengthPenalty
 
     @Option(help: "Most generated tokens per line, </s> included.")
-    var maxLength: Int = 256
+    var maxLength: Int = DecodingOptions().maxLength
 
     @Option(help: "Also stop after ratio × source tokens (e.g. 2.0).")
     var maxLengthRatio: Double?
 
     @Option(help: "</s> is not generated before this many tokens.")
-    var minLength: Int = 0
+    var minLength: Int = DecodingOptions().minLength
 
     var options: DecodingOptions {
         DecodingOptions(beamSize: beamSize, nBest: nBest, lengthPenalty: lengthPenalty, maxLength: maxLength,

@@ -1,18 +1,18 @@
 /// How to search for translations.
 public struct DecodingOptions: Sendable, Equatable {
     /// 1 is greedy search.
-    public var beamSize: Int = 4
+    public var beamSize: Int
     /// Hypotheses returned per sentence (at most `beamSize`).
-    public var nBest: Int = 1
+    public var nBest: Int
     /// Beam hypotheses are ranked by log-probability / length^lengthPenalty, where length counts
     /// generated tokens including `</s>` (Hugging Face's convention).
-    public var lengthPenalty: Float = 1
+    public var lengthPenalty: Float
     /// Most generated tokens per sentence, `</s>` included (`max_new_tokens`).
-    public var maxLength: Int = 256
+    public var maxLength: Int
     /// If set, a sentence of n source tokens also stops after ⌈maxLengthRatio · n⌉ tokens.
-    public var maxLengthRatio: Double? = nil
+    public var maxLengthRatio: Double?
     /// `</s>` is suppressed until this many tokens have been generated (`min_new_tokens`).
-    public var minLength: Int = 0
+    public var minLength: Int
 
     public init(beamSize: Int = 4, nBest: Int = 1, lengthPenalty: Float = 1, maxLength: Int = 256,
                 maxLengthRatio: Double? = nil, minLength: Int = 0) {

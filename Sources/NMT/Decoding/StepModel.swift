@@ -53,7 +53,8 @@ public struct TransformerStepModel: StepModel {
         var normalizers = [Float](repeating: 0, count: rows)
         normalizers.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
-            parallelFor(rows, threads: rows * V < 1 << 16 ? 1 : threads) { r in
+            // One exp costs about eight multiply-adds.
+            parallelFor(rows, threads: Threads.forWork(8 * rows * V) == 1 ? 1 : threads) { r in
                 out[r] = logNormalizer(values + r * V, count: V)
             }
         }
