@@ -1,7 +1,6 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// BLAS: Accelerate on Apple platforms, OpenBLAS (Debian libopenblas-dev) elsewhere.
 let package = Package(
     name: "swift-nmt",
     products: [
@@ -13,11 +12,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        .systemLibrary(
-            name: "COpenBLAS",
-            path: "Sources/COpenBLAS",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
         .target(
             name: "CSentencePiece",
             path: "Sources/CSentencePiece",
@@ -32,7 +26,6 @@ let package = Package(
             dependencies: [
                 "CSentencePiece",
                 "CKernels",
-                .target(name: "COpenBLAS", condition: .when(platforms: [.linux])),
             ],
             path: "Sources/NMT"
         ),

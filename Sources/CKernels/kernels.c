@@ -101,7 +101,7 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         float inv = 1.0f / sqrtf(squares / (float)n + eps);                           \
         for (i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];      \
     }                                                                                 \
-    ATTR static void matmul_small_##SUFFIX(const float *x, size_t rows, const float *w, size_t n, size_t k, \
+    ATTR static void matmul_transposed_##SUFFIX(const float *x, size_t rows, const float *w, size_t n, size_t k, \
                                            float beta, float *y, size_t ldy) {               \
         for (size_t o = 0; o < n; o++) {                                              \
             const float *wo = w + o * k;                                              \
@@ -158,6 +158,10 @@ static int has_avx2(void) {
     }
     return cached;
 }
+// In matmul_avx512.c.
+int nmt_has_avx512(void);
+void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
+                             size_t ldy);
 #define DISPATCH(NAME, ...) return has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
 #else
 #define DISPATCH(NAME, ...) return NAME##_base(__VA_ARGS__)
@@ -174,7 +178,10 @@ void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float
     DISPATCH(layer_norm, x, gamma, beta, eps, y, n);
 }
 size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
-void nmt_matmul_small(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
+void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
                       size_t ldy) {
-    DISPATCH(matmul_small, x, rows, w, n, k, beta, y, ldy);
+#if defined(__x86_64__)
+    if (nmt_has_avx512()) return nmt_matmul_transposed_avx512(x, rows, w, n, k, beta, y, ldy);
+#endif
+    DISPATCH(matmul_transposed, x, rows, w, n, k, beta, y, ldy);
 }

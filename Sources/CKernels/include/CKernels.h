@@ -1,5 +1,6 @@
 // Vector kernels for the engine's hot loops, in C so that they can carry per-function CPU targets
-// (AVX2 + FMA, picked at run time when the CPU has them) without build flags.
+// (AVX2 + FMA or AVX-512, picked at run time when the CPU has them) without build flags, and the
+// thread pool that runs the engine's parallel regions.
 #ifndef C_KERNELS_H
 #define C_KERNELS_H
 
@@ -25,12 +26,20 @@ void nmt_axpy(const float *x, float a, float *y, size_t n);
 float nmt_dot(const float *x, const float *y, size_t n);
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n (y may be x).
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n);
-/// y[r, o] = x[r, :] . w[o, :] + beta * y[r, o] for r < rows, o < n, with x [rows, k], w [n, k],
-/// y rows ldy apart: a product with few input rows that streams each weight once, without packing.
-void nmt_matmul_small(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
-                      size_t ldy);
+/// y[r, o] = x[r, :] . w[o, :] + beta * y[r, o] for r < rows, o < n, with x [rows, k], w [n, k]
+/// (PyTorch's Linear layout), y rows ldy apart: every matrix product of the engine. Weights are
+/// read in place, never packed, so memory-mapped model files are used as they are.
+void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
+                           size_t ldy);
 /// The index of the first maximum of x[0..<n].
 size_t nmt_argmax(const float *x, size_t n);
+
+/// One chunk of a parallel region.
+typedef void (*nmt_task)(void *context, size_t chunk);
+/// Runs task(context, c) for c in 0..<chunks, chunk 0 on the calling thread and the others on
+/// pool threads (created on first use, spinning briefly between regions); returns when all are
+/// done. Nested or concurrent regions run serially on their calling thread.
+void nmt_parallel(nmt_task task, void *context, size_t chunks);
 
 #ifdef __cplusplus
 }

@@ -32,7 +32,7 @@ public protocol StepModel {
 public struct TransformerStepModel: StepModel {
     public let model: TransformerModel
     public let state: DecoderState
-    /// Threads for the per-row normalizers (BLAS has its own).
+    /// Threads for the per-row normalizers.
     public var threads: Int
 
     public init(model: TransformerModel, state: DecoderState) {

@@ -18,7 +18,7 @@ struct Linear: @unchecked Sendable {
         if let bias {
             for r in 0..<rows { (y + r * outputSize).update(from: bias, count: outputSize) }
         }
-        BLAS.multiplyTransposed(x, rows: rows, weight: weight, outputSize: outputSize, inputSize: inputSize,
+        MatrixMultiply.transposed(x, rows: rows, weight: weight, outputSize: outputSize, inputSize: inputSize,
                                 beta: bias == nil ? 0 : 1, into: y)
     }
 }

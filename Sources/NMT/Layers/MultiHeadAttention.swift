@@ -23,36 +23,30 @@ struct MultiHeadAttention: Sendable {
     /// 0..<keyCount otherwise (the keys past keyCount are padding).
     ///
     /// q: [queries, headDim] (row stride ldq), k and v: [keys, headDim] (strides ldk, ldv),
-    /// out: [queries, headDim] (stride ldo), scores: scratch of [queries, keyCount].
+    /// out: [queries, headDim] (stride ldo), scores: scratch of [keyCount].
     static func attendHead(q: UnsafePointer<Float>, ldq: Int, queries: Int,
                            k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
                            keyCount: Int, causalOffset: Int?, headDim: Int, scale: Float,
                            scores: UnsafeMutablePointer<Float>,
                            out: UnsafeMutablePointer<Float>, ldo: Int) {
-        // scores[queries, keys] = scale · q·kᵀ
-        BLAS.gemm(m: queries, n: keyCount, k: headDim, alpha: scale, a: q, lda: ldq, b: k, ldb: ldk,
-                  transposeB: true, beta: 0, c: scores, ldc: keyCount)
         for i in 0..<queries {
-            let row = scores + i * keyCount
             let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
-            softmax(row, count: visible)
-            for j in visible..<keyCount { row[j] = 0 }
+            attendOne(q: q + i * ldq, k: k, ldk: ldk, v: v, ldv: ldv, keyCount: visible, headDim: headDim,
+                      scale: scale, scores: scores, out: out + i * ldo)
         }
-        // out[queries, headDim] = scores · v
-        BLAS.gemm(m: queries, n: headDim, k: keyCount, a: scores, lda: keyCount, b: v, ldb: ldv,
-                  transposeB: false, beta: 0, c: out, ldc: ldo)
     }
 
-    /// One query against `keyCount` contiguous keys (a decoding step): the same result as
-    /// `attendHead` with one query, without BLAS call overhead on such small products.
+    /// One query against `keyCount` keys (rows ldk and ldv apart): softmax(q·kᵀ · scale)·v into
+    /// out[headDim]; scores is scratch of [keyCount]. Sequences are short (tens to hundreds of
+    /// keys), so dot products and scaled additions over headDim beat a GEMM call here.
     @inline(__always)
-    static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                          keyCount: Int, headDim: Int, scale: Float,
+    static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, ldk: Int,
+                          v: UnsafePointer<Float>, ldv: Int, keyCount: Int, headDim: Int, scale: Float,
                           scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, k + j * headDim, count: headDim) * scale }
+        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, k + j * ldk, count: headDim) * scale }
         softmax(scores, count: keyCount)
         out.update(repeating: 0, count: headDim)
-        for j in 0..<keyCount { VectorMath.addScaled(v + j * headDim, scores[j], to: out, count: headDim) }
+        for j in 0..<keyCount { VectorMath.addScaled(v + j * ldv, scores[j], to: out, count: headDim) }
     }
 
     /// In-place softmax of `count` values.

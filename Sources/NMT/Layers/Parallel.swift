@@ -1,4 +1,4 @@
-import Dispatch
+import CKernels
 
 /// Runs body(i) for i in 0..<count, split into contiguous chunks over up to `threads` threads.
 @inline(__always)
@@ -9,7 +9,7 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
 }
 
 /// Splits 0..<count into up to `threads` contiguous ranges and runs body(range, chunkIndex) on
-/// each in parallel; chunkIndex < threads selects per-thread scratch.
+/// each in parallel (CKernels' spinning thread pool); chunkIndex < threads selects per-thread scratch.
 @inline(__always)
 func parallelChunks(_ count: Int, threads: Int, _ body: (Range<Int>, Int) -> Void) {
     let chunks = min(max(threads, 1), count)
@@ -19,14 +19,19 @@ func parallelChunks(_ count: Int, threads: Int, _ body: (Range<Int>, Int) -> Voi
     }
     withoutActuallyEscaping(body) { body in
         // The chunks touch disjoint data; callers guarantee it.
-        let work = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            work.value((c * count / chunks)..<((c + 1) * count / chunks), c)
+        var job = ParallelJob(count: count, chunks: chunks, body: body)
+        withUnsafeMutablePointer(to: &job) { job in
+            nmt_parallel({ context, chunk in
+                let job = context!.assumingMemoryBound(to: ParallelJob.self)
+                let (count, chunks) = (job.pointee.count, job.pointee.chunks)
+                job.pointee.body((chunk * count / chunks)..<((chunk + 1) * count / chunks), chunk)
+            }, job, chunks)
         }
     }
 }
 
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+private struct ParallelJob {
+    let count: Int
+    let chunks: Int
+    let body: (Range<Int>, Int) -> Void
 }

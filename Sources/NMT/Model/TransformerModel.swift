@@ -64,7 +64,7 @@ public final class TransformerModel: @unchecked Sendable {
             }
             let scratch = (normed: ScratchBuffer(rows * d), q: ScratchBuffer(rows * d), k: ScratchBuffer(rows * d),
                            v: ScratchBuffer(rows * d), context: ScratchBuffer(rows * d),
-                           projected: ScratchBuffer(rows * d), scores: ScratchBuffer(S * S),
+                           projected: ScratchBuffer(rows * d), scores: ScratchBuffer(S),
                            hidden: ScratchBuffer(rows * config.encoderFFNDim))
             let x = x.baseAddress!
             for layer in encoderLayers {
@@ -76,7 +76,7 @@ public final class TransformerModel: @unchecked Sendable {
                 attention.key(input, rows: rows, into: k)
                 attention.value(input, rows: rows, into: v)
                 let heads = attention.heads
-                let scores = scratch.scores.reserve(threads * S * S)
+                let scores = scratch.scores.reserve(threads * S)  // [threads, S]
                 parallelChunks(batch.count * heads, threads: Threads.forWork(batch.count * S * S * d)) { range, chunk in
                     for pair in range {
                         let (b, h) = (pair / heads, pair % heads)
@@ -84,7 +84,7 @@ public final class TransformerModel: @unchecked Sendable {
                         MultiHeadAttention.attendHead(
                             q: q + o, ldq: d, queries: lengths[b], k: k + o, ldk: d, v: v + o, ldv: d,
                             keyCount: lengths[b], causalOffset: nil, headDim: attention.headDim,
-                            scale: attention.scale, scores: scores + chunk * S * S, out: context + o, ldo: d)
+                            scale: attention.scale, scores: scores + chunk * S, out: context + o, ldo: d)
                     }
                 }
                 attention.output(context, rows: rows, into: scratch.projected.pointer)
@@ -165,7 +165,7 @@ public final class TransformerModel: @unchecked Sendable {
         let (q, k, v) = (state.q.reserve(n * d), state.k.reserve(n * d), state.v.reserve(n * d))
         let context = state.context.reserve(n * d), projected = state.projected.reserve(n * d)
         state.normed.reserve(n * d)
-        let scoreStride = steps * max(p0 + steps, state.sourcePaddedLength)
+        let scoreStride = max(p0 + steps, state.sourcePaddedLength)  // one row of keys per thread
         let scores = state.scores.reserve(threads * scoreStride)
         let cache = state.cache
         for (l, layer) in decoderLayers.enumerated() {
@@ -189,7 +189,8 @@ public final class TransformerModel: @unchecked Sendable {
                     let o = r * steps * d + h * headDim
                     if steps == 1 {
                         MultiHeadAttention.attendOne(
-                            q: q + o, k: keys + slot, v: values + slot, keyCount: p0 + 1, headDim: headDim,
+                            q: q + o, k: keys + slot, ldk: headDim, v: values + slot, ldv: headDim, keyCount: p0 + 1,
+                            headDim: headDim,
                             scale: attention.scale, scores: scores + chunk * scoreStride, out: context + o)
                     } else {
                         MultiHeadAttention.attendHead(
@@ -217,7 +218,8 @@ public final class TransformerModel: @unchecked Sendable {
                             let o = r * steps * d + h * headDim
                             if steps == 1 {
                                 MultiHeadAttention.attendOne(
-                                    q: q + o, k: crossKeys.baseAddress! + slot, v: crossValues.baseAddress! + slot,
+                                    q: q + o, k: crossKeys.baseAddress! + slot, ldk: headDim,
+                                    v: crossValues.baseAddress! + slot, ldv: headDim,
                                     keyCount: state.sourceLengths[sentence], headDim: headDim, scale: cross.scale,
                                     scores: scores + chunk * scoreStride, out: context + o)
                             } else {
@@ -249,7 +251,7 @@ public final class TransformerModel: @unchecked Sendable {
         if let logitsBias {
             for i in 0..<n { (logits + i * V).update(from: logitsBias, count: V) }
         }
-        BLAS.multiplyTransposed(x, rows: n, weight: outputProjection, outputSize: V, inputSize: d,
+        MatrixMultiply.transposed(x, rows: n, weight: outputProjection, outputSize: V, inputSize: d,
                                 beta: logitsBias == nil ? 0 : 1, into: logits)
         return UnsafeBufferPointer(start: logits, count: n * V)
     }
