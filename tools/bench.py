@@ -27,6 +27,9 @@ sys.path.insert(0, HERE)
 
 LENGTH = 48
 THREADS = 2
+# Every system's time is the best of this many runs (this machine's neighbours make single runs
+# vary by ±15%); the first run of the in-process systems also warms them up.
+REPEATS = 3
 
 
 def child(code, env_extra=None):
@@ -48,9 +51,11 @@ def run_ours(binary, model, lines, batch, beam):
                               "--threads", str(THREADS)],
                              input=inp, capture_output=True, text=True, check=True)
         return time.perf_counter() - start, int(out.stderr.strip().splitlines()[-1])
-    load = min(timed("")[0] for _ in range(3))
-    total, rss = timed("\n".join(lines) + "\n")
-    return {"tokens_per_s": len(lines) * LENGTH / (total - load), "load_s": load, "peak_mb": rss / 1024}
+    load = min(timed("")[0] for _ in range(REPEATS))
+    runs = [timed("\n".join(lines) + "\n") for _ in range(REPEATS)]
+    total = min(t for t, _ in runs)
+    return {"tokens_per_s": len(lines) * LENGTH / (total - load), "load_s": load,
+            "peak_mb": max(rss for _, rss in runs) / 1024}
 
 
 PEAK = """
@@ -69,13 +74,16 @@ model = MarianMTModel.from_pretrained({dir!r}).eval(); tok = MarianTokenizer.fro
 load = time.perf_counter() - t
 lines = {lines!r}
 pad = model.config.pad_token_id
-t = time.perf_counter()
-with torch.inference_mode():
-    for s in range(0, len(lines), {batch}):
-        enc = tok(lines[s:s + {batch}], return_tensors="pt", padding=True)
-        model.generate(**enc, num_beams={beam}, do_sample=False, min_new_tokens={length}, max_new_tokens={length},
-                       forced_eos_token_id=None, bad_words_ids=[[pad]], early_stopping=False)
-took = time.perf_counter() - t
+took = float("inf")
+for _ in range({repeats}):
+    t = time.perf_counter()
+    with torch.inference_mode():
+        for s in range(0, len(lines), {batch}):
+            enc = tok(lines[s:s + {batch}], return_tensors="pt", padding=True)
+            model.generate(**enc, num_beams={beam}, do_sample=False, min_new_tokens={length},
+                           max_new_tokens={length}, forced_eos_token_id=None, bad_words_ids=[[pad]],
+                           early_stopping=False)
+    took = min(took, time.perf_counter() - t)
 print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
                   "peak_mb": peak_mb()}}))
 """
@@ -88,11 +96,13 @@ sp = spm.SentencePieceProcessor(model_file={spm!r})
 load = time.perf_counter() - t
 lines = {lines!r}
 src = [sp.encode(l, out_type=str) + ["</s>"] for l in lines]
-t = time.perf_counter()
-for s in range(0, len(src), {batch}):
-    tr.translate_batch(src[s:s + {batch}], beam_size={beam}, min_decoding_length={length},
-                       max_decoding_length={length}, max_batch_size={batch})
-took = time.perf_counter() - t
+took = float("inf")
+for _ in range({repeats}):
+    t = time.perf_counter()
+    for s in range(0, len(src), {batch}):
+        tr.translate_batch(src[s:s + {batch}], beam_size={beam}, min_decoding_length={length},
+                           max_decoding_length={length}, max_batch_size={batch})
+    took = min(took, time.perf_counter() - t)
 print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
                   "peak_mb": peak_mb()}}))
 """
@@ -224,10 +234,11 @@ def main():
                         r = run_ours(args.binary, bin_path, lines, batch, beam)
                     elif system == "ctranslate2":
                         r = child(CT2_CODE.format(ct2=ct2_dir, spm=os.path.join(hf_dir, "source.spm"), lines=lines,
-                                                  batch=batch, beam=beam, length=LENGTH, threads=THREADS))
+                                                  batch=batch, beam=beam, length=LENGTH, threads=THREADS,
+                                                  repeats=REPEATS))
                     else:
                         r = child(HF_CODE.format(dir=hf_dir, lines=lines, batch=batch, beam=beam, length=LENGTH,
-                                                 threads=THREADS))
+                                                 threads=THREADS, repeats=REPEATS))
                     cell[system] = r
                     print(f"{name} batch {batch} {'greedy' if beam == 1 else 'beam4'} {system}: "
                           f"{r['tokens_per_s']:.0f} tokens/s, load {r['load_s']:.2f} s, peak {r['peak_mb']:.0f} MB",

@@ -69,6 +69,14 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         for (; i < n; i++) { v8f v = x[i] - shift; float e = (EXP8_BODY(v)).s0; x[i] = e; total += e; } \
         return total;                                                                 \
     }                                                                                 \
+    ATTR static void swish_##SUFFIX(float *x, size_t n) {                             \
+        size_t i = 0;                                                                 \
+        for (; i + 8 <= n; i += 8) {                                                  \
+            v8f v = load8(x + i), e = -v;                                             \
+            store8(x + i, v / (1.0f + EXP8_BODY(e)));                                 \
+        }                                                                             \
+        for (; i < n; i++) { v8f e = -x[i]; x[i] = x[i] / (1.0f + (EXP8_BODY(e)).s0); } \
+    }                                                                                 \
     ATTR static void scale_##SUFFIX(float *x, size_t n, float a) {                    \
         for (size_t i = 0; i < n; i++) x[i] *= a;                                     \
     }                                                                                 \
@@ -171,6 +179,7 @@ float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
 float nmt_sum_exp(const float *x, size_t n, float shift) { DISPATCH(sum_exp, x, n, shift); }
 float nmt_exp_inplace(float *x, size_t n, float shift) { DISPATCH(exp_inplace, x, n, shift); }
 void nmt_scale(float *x, size_t n, float a) { DISPATCH(scale, x, n, a); }
+void nmt_swish(float *x, size_t n) { DISPATCH(swish, x, n); }
 void nmt_add(const float *x, float *y, size_t n) { DISPATCH(add, x, y, n); }
 void nmt_axpy(const float *x, float a, float *y, size_t n) { DISPATCH(axpy, x, a, y, n); }
 float nmt_dot(const float *x, const float *y, size_t n) { DISPATCH(dot, x, y, n); }

@@ -16,6 +16,8 @@ float nmt_max(const float *x, size_t n);
 float nmt_sum_exp(const float *x, size_t n, float shift);
 /// x[i] = exp(x[i] - shift); returns the sum.
 float nmt_exp_inplace(float *x, size_t n, float shift);
+/// x[i] = x[i] / (1 + exp(-x[i])) (SiLU).
+void nmt_swish(float *x, size_t n);
 /// x[i] *= a.
 void nmt_scale(float *x, size_t n, float a);
 /// y[i] += x[i].

@@ -11,7 +11,7 @@ extension ModelConfig.Activation {
         case .relu:
             for i in 0..<count { x[i] = max(x[i], 0) }
         case .swish:  // x·σ(x), PyTorch's SiLU
-            for i in 0..<count { x[i] = x[i] / (1 + expf(-x[i])) }
+            VectorMath.swish(x, count: count)
         case .gelu:  // the exact erf form, PyTorch's default GELU
             for i in 0..<count { x[i] = 0.5 * x[i] * (1 + erff(x[i] * 0.70710678118654752)) }
         }

@@ -19,6 +19,10 @@ enum VectorMath {
         nmt_exp_inplace(x, count, shift)
     }
 
+    /// x[i] · σ(x[i]) in place.
+    @inline(__always)
+    static func swish(_ x: UnsafeMutablePointer<Float>, count: Int) { nmt_swish(x, count) }
+
     /// x[i] *= a
     @inline(__always)
     static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by a: Float) { nmt_scale(x, count, a) }

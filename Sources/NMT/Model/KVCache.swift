@@ -68,26 +68,30 @@ final class KVCache {
     }
 
     /// Row r takes the cache of row `sources[r]` (beam search reordering). Only rows that change
-    /// are written: their sources are first saved to the spare buffer, then copied into place, so a
-    /// row that is both read and overwritten is read before it changes.
+    /// are written. A source that is itself overwritten is first saved to the spare buffer; the
+    /// others are copied straight from where they are.
     func reorder(_ sources: [Int]) {
         let changed = (0..<rows).filter { sources[$0] != $0 }
         guard !changed.isEmpty else { return }
-        var saved = Set<Int>()
-        for r in changed { saved.insert(sources[r]) }
+        let overwritten = Set(changed)
+        let saved = Set(changed.map { sources[$0] }).intersection(overwritten)
         let span = length * headDim
         let stride = capacity * headDim
-        for l in 0..<layers {
-            for (from, to) in [(keys[l], spareKeys[l]), (values[l], spareValues[l])] {
-                for s in saved {
-                    for h in 0..<heads {
-                        (to + (s * heads + h) * stride).update(from: from + (s * heads + h) * stride, count: span)
-                    }
+        // The 2 · layers buffers are independent: one per parallel chunk.
+        let (keys, values, spareKeys, spareValues) = (keys, values, spareKeys, spareValues)
+        parallelFor(2 * layers, threads: Threads.forWork(changed.count * heads * span * 2 * layers)) { buffer in
+            let l = buffer / 2
+            let (live, spare) = buffer % 2 == 0 ? (keys[l], spareKeys[l]) : (values[l], spareValues[l])
+            for s in saved {
+                for h in 0..<heads {
+                    (spare + (s * heads + h) * stride).update(from: live + (s * heads + h) * stride, count: span)
                 }
-                for r in changed {
-                    for h in 0..<heads {
-                        (from + (r * heads + h) * stride).update(from: to + (sources[r] * heads + h) * stride, count: span)
-                    }
+            }
+            for r in changed {
+                let source = saved.contains(sources[r]) ? spare : live
+                for h in 0..<heads {
+                    (live + (r * heads + h) * stride).update(from: source + (sources[r] * heads + h) * stride,
+                                                             count: span)
                 }
             }
         }

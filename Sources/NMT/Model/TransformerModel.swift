@@ -6,8 +6,7 @@ public final class TransformerModel: @unchecked Sendable {
     private let file: ModelFile  // keeps the mapped weights alive
     private let sourceEmbedding: UnsafePointer<Float>  // [sourceVocab, dModel]
     private let targetEmbedding: UnsafePointer<Float>  // [targetVocab, dModel]
-    private let outputProjection: UnsafePointer<Float> // [targetVocab, dModel]
-    private let logitsBias: UnsafePointer<Float>?      // [targetVocab]
+    private let outputProjection: Linear               // [targetVocab, dModel], bias: the logits bias
     private let positions: PositionalEncoding
     private let encoderLayers: [EncoderLayer]
     private let decoderLayers: [DecoderLayer]
@@ -25,8 +24,10 @@ public final class TransformerModel: @unchecked Sendable {
             sourceEmbedding = file.tensor("model.encoder.embed_tokens.weight").data
             targetEmbedding = file.tensor("model.decoder.embed_tokens.weight").data
         }
-        outputProjection = c.tiedOutput ? targetEmbedding : file.tensor("lm_head.weight").data
-        logitsBias = c.finalLogitsBias ? file.tensor("final_logits_bias").data : nil
+        outputProjection = Linear(
+            weight: c.tiedOutput ? targetEmbedding : file.tensor("lm_head.weight").data,
+            bias: c.finalLogitsBias ? file.tensor("final_logits_bias").data : nil,
+            outputSize: c.targetVocabSize, inputSize: c.dModel)
         positions = PositionalEncoding(dModel: c.dModel, layout: c.positionLayout)
         encoderLayers = (0..<c.encoderLayers).map(file.encoderLayer)
         decoderLayers = (0..<c.decoderLayers).map(file.decoderLayer)
@@ -72,9 +73,7 @@ public final class TransformerModel: @unchecked Sendable {
                 let input = preNorm(layer.selfAttentionNorm, x, rows: rows, scratch: scratch.normed)
                 let attention = layer.selfAttention
                 let (q, k, v, context) = (scratch.q.pointer, scratch.k.pointer, scratch.v.pointer, scratch.context.pointer)
-                attention.query(input, rows: rows, into: q)
-                attention.key(input, rows: rows, into: k)
-                attention.value(input, rows: rows, into: v)
+                Linear.apply(attention.query, attention.key, attention.value, to: input, rows: rows, into: q, k, v)
                 let heads = attention.heads
                 let scores = scratch.scores.reserve(threads * S)  // [threads, S]
                 parallelChunks(batch.count * heads, threads: Threads.forWork(batch.count * S * S * d)) { range, chunk in
@@ -173,9 +172,7 @@ public final class TransformerModel: @unchecked Sendable {
             let attention = layer.selfAttention
             let heads = attention.heads, headDim = attention.headDim
             var input = preNorm(layer.selfAttentionNorm, x, rows: n, scratch: state.normed)
-            attention.query(input, rows: n, into: q)
-            attention.key(input, rows: n, into: k)
-            attention.value(input, rows: n, into: v)
+            Linear.apply(attention.query, attention.key, attention.value, to: input, rows: n, into: q, k, v)
             let keys = cache.keys[l], values = cache.values[l]
             parallelChunks(rows * heads, threads: Threads.forWork(n * (p0 + steps) * d)) { range, chunk in
                 for pair in range {
@@ -248,11 +245,7 @@ public final class TransformerModel: @unchecked Sendable {
 
         // Output projection: logits[n, V] = x · Eᵀ (+ bias)
         let logits = state.logits.reserve(n * V)
-        if let logitsBias {
-            for i in 0..<n { (logits + i * V).update(from: logitsBias, count: V) }
-        }
-        MatrixMultiply.transposed(x, rows: n, weight: outputProjection, outputSize: V, inputSize: d,
-                                beta: logitsBias == nil ? 0 : 1, into: logits)
+        outputProjection(x, rows: n, into: logits)
         return UnsafeBufferPointer(start: logits, count: n * V)
     }
 
