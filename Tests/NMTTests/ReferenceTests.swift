@@ -50,6 +50,37 @@ import Testing
         #expect(abs(logProbability - forcing.log_probability) < 1e-3)
     }
 
+    /// Beam reordering moves only the cache's origin tables: a row that takes over another row's
+    /// history, then keeps decoding, must give the logits of decoding that history from scratch.
+    @Test(arguments: models)
+    func reorderedRowsContinueTheHistoryTheyTook(model: String) throws {
+        let reference = try Fixtures.reference(model)
+        let translator = try Fixtures.translator(model)
+        let model = translator.model
+        let encoded = try model.encode([reference.source_ids[0]])
+        let start = Int32(model.config.decoderStartID)
+        let histories: [[Int32]] = [[start, 5, 9, 13, 7], [start, 11, 4, 8, 21], [start, 6, 6, 30, 2]]
+        let beams = try model.startDecoding(encoded, rowsPerSentence: 3, maxLength: 8)
+        for t in 0..<3 { _ = try model.decode(beams, tokens: histories.map { $0[t] }, steps: 1) }
+        // Row 0 takes row 2's history, row 1 row 0's, row 2 keeps its own; twice, so that
+        // origins chain through rows that were themselves reordered.
+        try beams.reorder([2, 0, 2])
+        _ = try model.decode(beams, tokens: [histories[2][3], histories[0][3], histories[2][3]], steps: 1)
+        try beams.reorder([1, 1, 0])
+        let last = Array(try model.decode(beams, tokens: [histories[1][4], histories[1][4], histories[2][4]], steps: 1))
+        let V = model.config.targetVocabSize
+        // Rows 0 and 1 now hold history 0 followed by history 1's last token; row 2 history 2.
+        let expected: [[Int32]] = [Array(histories[0][0..<4]) + [histories[1][4]],
+                                   Array(histories[0][0..<4]) + [histories[1][4]],
+                                   Array(histories[2][0..<4]) + [histories[2][4]]]
+        for (row, tokens) in expected.enumerated() {
+            let alone = try model.startDecoding(encoded, rowsPerSentence: 1, maxLength: 8)
+            let logits = Array(try model.decode(alone, tokens: tokens, steps: tokens.count))
+            #expect(maxAbsDifference(Array(last[row * V..<(row + 1) * V]), Array(logits.suffix(V))) < 1e-5,
+                    "row \(row)")
+        }
+    }
+
     @Test(arguments: models)
     func searchesMatchGenerate(model: String) throws {
         let reference = try Fixtures.reference(model)

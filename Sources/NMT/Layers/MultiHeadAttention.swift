@@ -49,6 +49,21 @@ struct MultiHeadAttention: Sendable {
         for j in 0..<keyCount { VectorMath.addScaled(v + j * ldv, scores[j], to: out, count: headDim) }
     }
 
+    /// One query against a decoder's self-attention cache, in which position j of this row's
+    /// history sits in the slot of row origins[j] (see `KVCache`): the key of position j is at
+    /// keys + origins[j] · rowStride + headOffset + j · headDim, and likewise its value.
+    @inline(__always)
+    static func attendCached(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                             origins: UnsafePointer<Int32>, rowStride: Int, headOffset: Int, keyCount: Int,
+                             headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                             out: UnsafeMutablePointer<Float>) {
+        @inline(__always) func slot(_ j: Int) -> Int { Int(origins[j]) * rowStride + headOffset + j * headDim }
+        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, keys + slot(j), count: headDim) * scale }
+        softmax(scores, count: keyCount)
+        out.update(repeating: 0, count: headDim)
+        for j in 0..<keyCount { VectorMath.addScaled(values + slot(j), scores[j], to: out, count: headDim) }
+    }
+
     /// In-place softmax of `count` values.
     @inline(__always)
     static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {

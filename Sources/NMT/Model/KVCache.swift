@@ -1,7 +1,10 @@
 /// Keys and values of every decoder self-attention layer for `rows` decoding rows,
-/// laid out `[layer][rows, heads, capacity, headDim]` so that each (row, head) is contiguous.
-/// Capacity grows by doubling up to `maxCapacity`; beam reordering gathers into a second
-/// buffer that is then swapped in, so neither allocates per step.
+/// laid out `[layer][rows, heads, capacity, headDim]`.
+///
+/// Beam search never copies keys or values. Slot (row r, position t) is written once, by row r at
+/// step t, and never changes; `origins[r][t]` names the row whose slot holds position t of row r's
+/// history. Reordering rows (beams taking over other beams) only reorders these small tables,
+/// which attention reads to find each key (`MultiHeadAttention.attendCached`).
 final class KVCache {
     let layers: Int
     let rows: Int
@@ -13,8 +16,9 @@ final class KVCache {
     var length = 0
     private(set) var keys: [UnsafeMutablePointer<Float>]
     private(set) var values: [UnsafeMutablePointer<Float>]
-    private var spareKeys: [UnsafeMutablePointer<Float>]
-    private var spareValues: [UnsafeMutablePointer<Float>]
+    /// [rows, maxCapacity]: the row whose slot holds each position of a row's history.
+    private(set) var origins: UnsafeMutablePointer<Int32>
+    private var spareOrigins: UnsafeMutablePointer<Int32>
 
     init(layers: Int, rows: Int, heads: Int, headDim: Int, initialCapacity: Int, maxCapacity: Int) {
         self.layers = layers
@@ -26,74 +30,60 @@ final class KVCache {
         let size = rows * heads * capacity * headDim
         keys = (0..<layers).map { _ in .allocate(capacity: size) }
         values = (0..<layers).map { _ in .allocate(capacity: size) }
-        spareKeys = (0..<layers).map { _ in .allocate(capacity: size) }
-        spareValues = (0..<layers).map { _ in .allocate(capacity: size) }
+        origins = .allocate(capacity: rows * maxCapacity)
+        spareOrigins = .allocate(capacity: rows * maxCapacity)
     }
 
     deinit {
-        (keys + values + spareKeys + spareValues).forEach { $0.deallocate() }
+        (keys + values).forEach { $0.deallocate() }
+        origins.deallocate()
+        spareOrigins.deallocate()
     }
 
     /// Offset of position 0 of (row, head) in a layer's buffer.
     @inline(__always)
     func offset(row: Int, head: Int) -> Int { (row * heads + head) * capacity * headDim }
 
-    /// Makes room for `count` positions in total.
+    /// Row r's origin table: [maxCapacity].
+    @inline(__always)
+    func origins(row: Int) -> UnsafePointer<Int32> { UnsafePointer(origins + row * maxCapacity) }
+
+    /// Makes room for `count` positions in total and marks positions length..<count of every row
+    /// as the row's own (the step about to be decoded writes them).
     func reserve(_ count: Int) throws(ModelError) {
-        guard count > capacity else { return }
         guard count <= maxCapacity else {
             throw .stateMismatch("the cache holds at most \(maxCapacity) positions, \(count) requested")
         }
-        let newCapacity = min(maxCapacity, max(count, capacity * 2))
-        let size = rows * heads * newCapacity * headDim
-        func grow(_ buffers: inout [UnsafeMutablePointer<Float>], keep: Bool) {
-            for l in 0..<layers {
-                let old = buffers[l]
-                let new = UnsafeMutablePointer<Float>.allocate(capacity: size)
-                if keep {
+        if count > capacity {
+            let newCapacity = min(maxCapacity, max(count, capacity * 2))
+            let size = rows * heads * newCapacity * headDim
+            func grow(_ buffers: inout [UnsafeMutablePointer<Float>]) {
+                for l in 0..<layers {
+                    let old = buffers[l]
+                    let new = UnsafeMutablePointer<Float>.allocate(capacity: size)
                     for rh in 0..<(rows * heads) {
                         (new + rh * newCapacity * headDim).update(from: old + rh * capacity * headDim,
                                                                   count: length * headDim)
                     }
+                    old.deallocate()
+                    buffers[l] = new
                 }
-                old.deallocate()
-                buffers[l] = new
             }
+            grow(&keys)
+            grow(&values)
+            capacity = newCapacity
         }
-        grow(&keys, keep: true)
-        grow(&values, keep: true)
-        grow(&spareKeys, keep: false)
-        grow(&spareValues, keep: false)
-        capacity = newCapacity
+        for r in 0..<rows {
+            for t in length..<max(count, length) { origins[r * maxCapacity + t] = Int32(r) }
+        }
     }
 
-    /// Row r takes the cache of row `sources[r]` (beam search reordering). Only rows that change
-    /// are written. A source that is itself overwritten is first saved to the spare buffer; the
-    /// others are copied straight from where they are.
+    /// Row r takes the history of row `sources[r]` (beam search reordering): only the origin
+    /// tables move, rows × length integers.
     func reorder(_ sources: [Int]) {
-        let changed = (0..<rows).filter { sources[$0] != $0 }
-        guard !changed.isEmpty else { return }
-        let overwritten = Set(changed)
-        let saved = Set(changed.map { sources[$0] }).intersection(overwritten)
-        let span = length * headDim
-        let stride = capacity * headDim
-        // The 2 · layers buffers are independent: one per parallel chunk.
-        let (keys, values, spareKeys, spareValues) = (keys, values, spareKeys, spareValues)
-        parallelFor(2 * layers, threads: Threads.forWork(changed.count * heads * span * 2 * layers)) { buffer in
-            let l = buffer / 2
-            let (live, spare) = buffer % 2 == 0 ? (keys[l], spareKeys[l]) : (values[l], spareValues[l])
-            for s in saved {
-                for h in 0..<heads {
-                    (spare + (s * heads + h) * stride).update(from: live + (s * heads + h) * stride, count: span)
-                }
-            }
-            for r in changed {
-                let source = saved.contains(sources[r]) ? spare : live
-                for h in 0..<heads {
-                    (live + (r * heads + h) * stride).update(from: source + (sources[r] * heads + h) * stride,
-                                                             count: span)
-                }
-            }
+        for (r, source) in sources.enumerated() {
+            (spareOrigins + r * maxCapacity).update(from: origins + source * maxCapacity, count: length)
         }
+        swap(&origins, &spareOrigins)
     }
 }

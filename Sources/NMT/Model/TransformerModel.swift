@@ -183,17 +183,14 @@ public final class TransformerModel: @unchecked Sendable {
                         (keys + slot + (p0 + t) * headDim).update(from: k + from, count: headDim)
                         (values + slot + (p0 + t) * headDim).update(from: v + from, count: headDim)
                     }
-                    let o = r * steps * d + h * headDim
-                    if steps == 1 {
-                        MultiHeadAttention.attendOne(
-                            q: q + o, k: keys + slot, ldk: headDim, v: values + slot, ldv: headDim, keyCount: p0 + 1,
-                            headDim: headDim,
-                            scale: attention.scale, scores: scores + chunk * scoreStride, out: context + o)
-                    } else {
-                        MultiHeadAttention.attendHead(
-                            q: q + o, ldq: d, queries: steps, k: keys + slot, ldk: headDim, v: values + slot,
-                            ldv: headDim, keyCount: p0 + steps, causalOffset: p0, headDim: headDim,
-                            scale: attention.scale, scores: scores + chunk * scoreStride, out: context + o, ldo: d)
+                    // Query t of the new steps sees positions 0...p0 + t, wherever they are stored.
+                    for t in 0..<steps {
+                        let o = (r * steps + t) * d + h * headDim
+                        MultiHeadAttention.attendCached(
+                            q: q + o, keys: keys, values: values, origins: cache.origins(row: r),
+                            rowStride: cache.offset(row: 1, head: 0), headOffset: cache.offset(row: 0, head: h),
+                            keyCount: p0 + t + 1, headDim: headDim, scale: attention.scale,
+                            scores: scores + chunk * scoreStride, out: context + o)
                     }
                 }
             }
