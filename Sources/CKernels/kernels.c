@@ -1,5 +1,7 @@
 #include "CKernels.h"
 
+#include <stdatomic.h>
+
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -159,12 +161,15 @@ KERNELS(base, )
 KERNELS(avx2, __attribute__((target("avx2,fma"))))
 
 static int has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
+    // Atomic: threads may race to fill it (with the same value).
+    static _Atomic int cached = -1;
+    int value = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (value < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        atomic_store_explicit(&cached, value, memory_order_relaxed);
     }
-    return cached;
+    return value;
 }
 // In matmul_avx512.c.
 int nmt_has_avx512(void);

@@ -11,6 +11,8 @@
 // sgemm on one Zen 4 core, this is 1.0–2.6× as fast from 1 to 300 rows.
 #include "CKernels.h"
 
+#include <stdatomic.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -113,11 +115,14 @@ AVX512 void nmt_matmul_transposed_avx512(const float *x, size_t rows, const floa
 }
 
 int nmt_has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) {
+    // Atomic: threads may race to fill it (with the same value).
+    static _Atomic int cached = -1;
+    int value = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (value < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f");
+        value = __builtin_cpu_supports("avx512f");
+        atomic_store_explicit(&cached, value, memory_order_relaxed);
     }
-    return cached;
+    return value;
 }
 #endif

@@ -8,11 +8,11 @@ struct Translate: ParsableCommand {
         commandName: "translate",
         abstract: "Translate text, one sentence per line, with a Transformer model file.",
         discussion: """
-            Reads lines from standard input (or --input) and writes exactly one line per input line to
-            standard output (or --output), in order. Empty lines give empty lines. Invalid UTF-8 is
+            Reads lines from standard input (or --input) and writes exactly one line per input line to \
+            standard output (or --output), in order. Empty lines give empty lines. Invalid UTF-8 is \
             replaced by U+FFFD and reported on standard error. Input is read and translated in batches.
 
-            Lengths count generated target tokens including the end-of-sentence token, as
+            Lengths count generated target tokens including the end-of-sentence token, as \
             max_new_tokens and min_new_tokens do in Hugging Face generate.
 
             Example:

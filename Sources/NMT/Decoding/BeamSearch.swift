@@ -8,35 +8,38 @@ import Foundation
 /// - a sentence stops once all `beam` finished slots are filled and the best running beam,
 ///   normalized by the current length, cannot beat the worst finished one (`early_stopping=False`).
 public enum BeamSearch {
-    /// A hypothesis under construction.
-    private struct Beam {
-        var tokens: [Int32]
-        var logProbability: Float
-    }
-
     private struct Sentence {
-        var running: [Beam]
         var finished: [Hypothesis] = []  // sorted best first, at most `beamSize`
         var done = false
     }
 
     /// model: rows = sentences × beamSize, the beams of a sentence adjacent.
     /// Returns up to `nBest` hypotheses per sentence, best first.
+    ///
+    /// The running beams live in flat per-row buffers (tokens so far, their count, accumulated
+    /// log-probability), written into a spare set each step and swapped, so a step allocates
+    /// nothing but the hypotheses that finish.
     public static func run<M: StepModel>(_ model: inout M, beamSize: Int, nBest: Int, maxLengths: [Int],
                                          minLength: Int, lengthPenalty: Float) throws -> [[Hypothesis]] {
         let batch = maxLengths.count
+        let rows = batch * beamSize
         let V = model.vocabularySize
         let eos = Int(model.eosID), pad = Int(model.padID)
         let keep = 2 * beamSize
-        let first = [Beam(tokens: [], logProbability: 0)]
-            + [Beam](repeating: Beam(tokens: [], logProbability: -1e9), count: beamSize - 1)
-        var sentences = [Sentence](repeating: Sentence(running: first), count: batch)
-        var inputs = [Int32](repeating: model.startID, count: batch * beamSize)
-        var sources = Array(0..<(batch * beamSize))
+        let steps = maxLengths.max() ?? 0
+        var sentences = [Sentence](repeating: Sentence(), count: batch)
+        // Per row: tokens [rows, steps], their count, and the accumulated log-probability. Only the
+        // first beam of a sentence is alive at the start (HF gives the others −1e9).
+        var tokens = [Int32](repeating: 0, count: rows * steps), nextTokens = tokens
+        var lengths = [Int](repeating: 0, count: rows), nextLengths = lengths
+        var logProbabilities = (0..<rows).map { $0 % beamSize == 0 ? Float(0) : -1e9 }
+        var nextLogProbabilities = logProbabilities
+        var inputs = [Int32](repeating: model.startID, count: rows)
+        var sources = Array(0..<rows)
         var candidates: [(score: Float, beam: Int, token: Int)] = []
         candidates.reserveCapacity(keep + 1)
 
-        for t in 0..<(maxLengths.max() ?? 0) {
+        for t in 0..<steps {
             let scores = try model.next(inputs)
             for r in sources.indices { sources[r] = r }  // finished sentences keep their rows as they are
             for b in 0..<batch where !sentences[b].done {
@@ -47,7 +50,7 @@ public enum BeamSearch {
                     let row = scores.logits.baseAddress! + (b * beamSize + k) * V
                     row[pad] = -.infinity
                     if t < minLength { row[eos] = -.infinity }
-                    let base = sentences[b].running[k].logProbability - scores.logNormalizers[b * beamSize + k]
+                    let base = logProbabilities[b * beamSize + k] - scores.logNormalizers[b * beamSize + k]
                     let chunk = 64
                     var v = 0
                     while v < V {
@@ -72,38 +75,46 @@ public enum BeamSearch {
                     }
                 }
                 let atMaxLength = t + 1 >= maxLengths[b]
-                let length = Float(t + 1)
-                let normalizer = powf(length, lengthPenalty)
-                var next: [Beam] = []
-                var nextSources: [Int] = []
+                let normalizer = powf(Float(t + 1), lengthPenalty)
+                var continuing = 0  // next beams filled so far
                 for (rank, c) in candidates.enumerated() {
-                    var tokens = sentences[b].running[c.beam].tokens
-                    tokens.append(Int32(c.token))
+                    let parent = b * beamSize + c.beam
+                    let history = tokens[(parent * steps)..<(parent * steps + lengths[parent])]
                     if c.token == eos || atMaxLength {
                         // Only the top `beam` candidates may finish.
                         if rank < beamSize {
-                            addFinished(&sentences[b].finished, Hypothesis(tokens: tokens, logProbability: c.score,
-                                                                           score: c.score / normalizer), beamSize)
+                            let hypothesis = Hypothesis(tokens: Array(history) + [Int32(c.token)],
+                                                        logProbability: c.score, score: c.score / normalizer)
+                            addFinished(&sentences[b].finished, hypothesis, beamSize)
                         }
-                    } else if next.count < beamSize {
-                        next.append(Beam(tokens: tokens, logProbability: c.score))
-                        nextSources.append(b * beamSize + c.beam)
+                    } else if continuing < beamSize {
+                        let row = b * beamSize + continuing
+                        nextTokens.replaceSubrange((row * steps)..<(row * steps + history.count), with: history)
+                        nextTokens[row * steps + history.count] = Int32(c.token)
+                        nextLengths[row] = history.count + 1
+                        nextLogProbabilities[row] = c.score
+                        sources[row] = parent
+                        inputs[row] = Int32(c.token)
+                        continuing += 1
                     }
                 }
                 // Fewer than `beam` unfinished continuations: pad with dead beams (HF scores them −1e9).
-                while next.count < beamSize {
-                    next.append(Beam(tokens: [], logProbability: -1e9 - 1e9))
-                    nextSources.append(b * beamSize)
+                for row in (b * beamSize + continuing)..<((b + 1) * beamSize) {
+                    nextLengths[row] = 0
+                    nextLogProbabilities[row] = -1e9 - 1e9
+                    sources[row] = b * beamSize
+                    inputs[row] = model.eosID
                 }
-                sentences[b].running = next
-                for k in 0..<beamSize {
-                    sources[b * beamSize + k] = nextSources[k]
-                    inputs[b * beamSize + k] = next[k].tokens.last ?? model.eosID
-                }
-                if atMaxLength || canStop(sentences[b], beamSize: beamSize, normalizer: normalizer) {
+                if atMaxLength || canStop(sentences[b], bestRunning: nextLogProbabilities[b * beamSize],
+                                          beamSize: beamSize, normalizer: normalizer) {
                     sentences[b].done = true
                 }
             }
+            // Rows of sentences decoded this step were all rewritten in the spare buffers; the
+            // rows of finished sentences are never read again.
+            swap(&tokens, &nextTokens)
+            swap(&lengths, &nextLengths)
+            swap(&logProbabilities, &nextLogProbabilities)
             if !sentences.contains(where: { !$0.done }) { break }
             try model.reorder(sources)
         }
@@ -121,8 +132,8 @@ public enum BeamSearch {
 
     /// HF's early-stop heuristic: every finished slot is taken and the best running beam, at the
     /// current length, scores no better than the worst finished hypothesis.
-    private static func canStop(_ sentence: Sentence, beamSize: Int, normalizer: Float) -> Bool {
+    private static func canStop(_ sentence: Sentence, bestRunning: Float, beamSize: Int, normalizer: Float) -> Bool {
         guard sentence.finished.count == beamSize, let worst = sentence.finished.last?.score else { return false }
-        return sentence.running[0].logProbability / normalizer <= worst
+        return bestRunning / normalizer <= worst
     }
 }
