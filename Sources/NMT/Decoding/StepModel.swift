@@ -35,10 +35,14 @@ public struct TransformerStepModel: StepModel {
     /// Threads for the per-row normalizers.
     public var threads: Int
 
+    /// Reused every step (the previous step's scores are gone by the next call, so no copy).
+    private var normalizers: [Float]
+
     public init(model: TransformerModel, state: DecoderState) {
         self.model = model
         self.state = state
         threads = Threads.count
+        normalizers = [Float](repeating: 0, count: state.rows)
     }
 
     public var vocabularySize: Int { model.config.targetVocabSize }
@@ -50,7 +54,6 @@ public struct TransformerStepModel: StepModel {
         let logits = try model.decode(state, tokens: tokens, steps: 1)
         let V = vocabularySize, rows = state.rows
         let values = UnsafeMutablePointer(mutating: logits.baseAddress!)
-        var normalizers = [Float](repeating: 0, count: rows)
         normalizers.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
             // One exp costs about eight multiply-adds.
