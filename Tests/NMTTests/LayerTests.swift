@@ -3,6 +3,42 @@ import Testing
 @testable import NMT
 
 @Suite struct LayerTests {
+    /// The matrix kernel's tiles cover 4 input rows × 4 weight rows × 16-float chunks of k, with
+    /// tails for every remainder: every combination of awkward sizes against a product in Double.
+    @Test func linearMatchesANaiveProductOnAwkwardShapes() {
+        var seed: UInt64 = 7
+        func random() -> Float {  // deterministic, in [-1, 1)
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed) >> 40) / Float(1 << 23)
+        }
+        for inputSize in [1, 15, 16, 17, 63, 64, 65, 100, 259] {
+            for outputSize in [1, 3, 4, 5, 71, 130] {
+                let weight = (0..<(outputSize * inputSize)).map { _ in random() }
+                let bias = (0..<outputSize).map { _ in random() }
+                for rows in [1, 2, 3, 4, 5, 7, 9, 17] {
+                    let x = (0..<(rows * inputSize)).map { _ in random() }
+                    var y = [Float](repeating: .nan, count: rows * outputSize)
+                    weight.withUnsafeBufferPointer { w in
+                        bias.withUnsafeBufferPointer { b in
+                            let linear = Linear(weight: w.baseAddress!, bias: b.baseAddress!, outputSize: outputSize,
+                                                inputSize: inputSize)
+                            linear(x, rows: rows, into: &y)
+                        }
+                    }
+                    var worst = 0.0
+                    for r in 0..<rows {
+                        for o in 0..<outputSize {
+                            var expected = Double(bias[o])
+                            for i in 0..<inputSize { expected += Double(x[r * inputSize + i]) * Double(weight[o * inputSize + i]) }
+                            worst = max(worst, abs(Double(y[r * outputSize + o]) - expected))
+                        }
+                    }
+                    #expect(worst < 1e-4, "rows \(rows), out \(outputSize), in \(inputSize): \(worst)")
+                }
+            }
+        }
+    }
+
     /// Two queries, three keys, head size 2, computed by hand.
     @Test func attentionOnAHandComputedCase() {
         let q: [Float] = [1, 0, 0, 2]               // [2, 2]
