@@ -32,16 +32,12 @@ public protocol StepModel {
 public struct TransformerStepModel: StepModel {
     public let model: TransformerModel
     public let state: DecoderState
-    /// Threads for the per-row normalizers.
-    public var threads: Int
-
     /// Reused every step (the previous step's scores are gone by the next call, so no copy).
     private var normalizers: [Float]
 
     public init(model: TransformerModel, state: DecoderState) {
         self.model = model
         self.state = state
-        threads = Threads.count
         normalizers = [Float](repeating: 0, count: state.rows)
     }
 
@@ -57,7 +53,7 @@ public struct TransformerStepModel: StepModel {
         normalizers.withUnsafeMutableBufferPointer { out in
             let out = out.baseAddress!
             // One exp costs about eight multiply-adds.
-            parallelFor(rows, threads: Threads.forWork(8 * rows * V) == 1 ? 1 : threads) { r in
+            parallelFor(rows, threads: Threads.forWork(8 * rows * V)) { r in
                 out[r] = logNormalizer(values + r * V, count: V)
             }
         }

@@ -40,12 +40,13 @@ struct Linear: @unchecked Sendable {
         let work = rows * a.inputSize * (a.outputSize + b.outputSize + c.outputSize)
         parallelChunks(a.blocks + b.blocks + c.blocks, threads: Threads.forWork(work)) { range, _ in
             // The chunk's share of each layer's blocks, which are numbered one layer after the other.
-            var first = 0
-            for (layer, y) in [(a, ya), (b, yb), (c, yc)] {
+            func share(of layer: Linear, first: Int, into y: UnsafeMutablePointer<Float>) {
                 let (lower, upper) = (max(range.lowerBound - first, 0), min(range.upperBound - first, layer.blocks))
                 if lower < upper { layer.columns(lower..<upper, of: x, rows: rows, into: y) }
-                first += layer.blocks
             }
+            share(of: a, first: 0, into: ya)
+            share(of: b, first: a.blocks, into: yb)
+            share(of: c, first: a.blocks + b.blocks, into: yc)
         }
     }
 

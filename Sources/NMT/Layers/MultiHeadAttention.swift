@@ -43,10 +43,8 @@ struct MultiHeadAttention: Sendable {
     static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, ldk: Int,
                           v: UnsafePointer<Float>, ldv: Int, keyCount: Int, headDim: Int, scale: Float,
                           scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, k + j * ldk, count: headDim) * scale }
-        softmax(scores, count: keyCount)
-        out.update(repeating: 0, count: headDim)
-        for j in 0..<keyCount { VectorMath.addScaled(v + j * ldv, scores[j], to: out, count: headDim) }
+        attend(q: q, keyCount: keyCount, headDim: headDim, scale: scale, scores: scores, out: out,
+               key: { k + $0 * ldk }, value: { v + $0 * ldv })
     }
 
     /// One query against a decoder's self-attention cache, in which position j of this row's
@@ -58,10 +56,19 @@ struct MultiHeadAttention: Sendable {
                              headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
                              out: UnsafeMutablePointer<Float>) {
         @inline(__always) func slot(_ j: Int) -> Int { Int(origins[j]) * rowStride + headOffset + j * headDim }
-        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, keys + slot(j), count: headDim) * scale }
+        attend(q: q, keyCount: keyCount, headDim: headDim, scale: scale, scores: scores, out: out,
+               key: { keys + slot($0) }, value: { values + slot($0) })
+    }
+
+    /// softmax(q·kᵀ · scale)·v over keys 0..<keyCount, wherever `key(j)` and `value(j)` find them.
+    @inline(__always)
+    private static func attend(q: UnsafePointer<Float>, keyCount: Int, headDim: Int, scale: Float,
+                               scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
+                               key: (Int) -> UnsafePointer<Float>, value: (Int) -> UnsafePointer<Float>) {
+        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, key(j), count: headDim) * scale }
         softmax(scores, count: keyCount)
         out.update(repeating: 0, count: headDim)
-        for j in 0..<keyCount { VectorMath.addScaled(values + slot(j), scores[j], to: out, count: headDim) }
+        for j in 0..<keyCount { VectorMath.addScaled(value(j), scores[j], to: out, count: headDim) }
     }
 
     /// In-place softmax of `count` values.

@@ -210,20 +210,12 @@ public final class TransformerModel: @unchecked Sendable {
                             let sentence = state.rowSentence[r]
                             let slot = (sentence * heads + h) * S * headDim
                             let o = r * steps * d + h * headDim
-                            if steps == 1 {
-                                MultiHeadAttention.attendOne(
-                                    q: q + o, k: crossKeys.baseAddress! + slot, ldk: headDim,
-                                    v: crossValues.baseAddress! + slot, ldv: headDim,
-                                    keyCount: state.sourceLengths[sentence], headDim: headDim, scale: cross.scale,
-                                    scores: scores + chunk * scoreStride, out: context + o)
-                            } else {
-                                MultiHeadAttention.attendHead(
-                                    q: q + o, ldq: d, queries: steps,
-                                    k: crossKeys.baseAddress! + slot, ldk: headDim,
-                                    v: crossValues.baseAddress! + slot, ldv: headDim,
-                                    keyCount: state.sourceLengths[sentence], causalOffset: nil, headDim: headDim,
-                                    scale: cross.scale, scores: scores + chunk * scoreStride, out: context + o, ldo: d)
-                            }
+                            MultiHeadAttention.attendHead(
+                                q: q + o, ldq: d, queries: steps,
+                                k: crossKeys.baseAddress! + slot, ldk: headDim,
+                                v: crossValues.baseAddress! + slot, ldv: headDim,
+                                keyCount: state.sourceLengths[sentence], causalOffset: nil, headDim: headDim,
+                                scale: cross.scale, scores: scores + chunk * scoreStride, out: context + o, ldo: d)
                         }
                     }
                 }
