@@ -160,21 +160,30 @@ KERNELS(base, )
 #if defined(__x86_64__)
 KERNELS(avx2, __attribute__((target("avx2,fma"))))
 
-static int has_avx2(void) {
-    // Atomic: threads may race to fill it (with the same value).
-    static _Atomic int cached = -1;
-    int value = atomic_load_explicit(&cached, memory_order_relaxed);
+// A CPU feature test, run once; threads may race to fill the cache (with the same value).
+static int cached_test(_Atomic int *cache, int (*test)(void)) {
+    int value = atomic_load_explicit(cache, memory_order_relaxed);
     if (value < 0) {
         __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        atomic_store_explicit(&cached, value, memory_order_relaxed);
+        value = test();
+        atomic_store_explicit(cache, value, memory_order_relaxed);
     }
     return value;
 }
+static int test_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static int test_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int has_avx2(void) {
+    static _Atomic int cache = -1;
+    return cached_test(&cache, test_avx2);
+}
+static int has_avx512(void) {
+    static _Atomic int cache = -1;
+    return cached_test(&cache, test_avx512);
+}
+
 // In matmul_avx512.c.
-int nmt_has_avx512(void);
 void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
-                             size_t ldy);
+                                  size_t ldy);
 #define DISPATCH(NAME, ...) return has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
 #else
 #define DISPATCH(NAME, ...) return NAME##_base(__VA_ARGS__)
@@ -195,7 +204,7 @@ size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
 void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
                       size_t ldy) {
 #if defined(__x86_64__)
-    if (nmt_has_avx512()) return nmt_matmul_transposed_avx512(x, rows, w, n, k, beta, y, ldy);
+    if (has_avx512()) return nmt_matmul_transposed_avx512(x, rows, w, n, k, beta, y, ldy);
 #endif
     DISPATCH(matmul_transposed, x, rows, w, n, k, beta, y, ldy);
 }

@@ -11,8 +11,6 @@
 // sgemm on one Zen 4 core, this is 1.0–2.6× as fast from 1 to 300 rows.
 #include "CKernels.h"
 
-#include <stdatomic.h>
-
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -112,17 +110,5 @@ AVX512 void nmt_matmul_transposed_avx512(const float *x, size_t rows, const floa
             float *yo = y + r * ldy + o;
             *yo = dot(x + r * k, w + o * k, k) + (beta != 0 ? beta * *yo : 0);
         }
-}
-
-int nmt_has_avx512(void) {
-    // Atomic: threads may race to fill it (with the same value).
-    static _Atomic int cached = -1;
-    int value = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (value < 0) {
-        __builtin_cpu_init();
-        value = __builtin_cpu_supports("avx512f");
-        atomic_store_explicit(&cached, value, memory_order_relaxed);
-    }
-    return value;
 }
 #endif
