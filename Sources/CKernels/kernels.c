@@ -112,7 +112,7 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         for (i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];      \
     }                                                                                 \
     ATTR static void matmul_transposed_##SUFFIX(const float *x, size_t rows, const float *w, size_t n, size_t k, \
-                                           float beta, float *y, size_t ldy) {               \
+                                           const float *bias, float *y, size_t ldy) {        \
         for (size_t o = 0; o < n; o++) {                                              \
             const float *wo = w + o * k;                                              \
             size_t r = 0;                                                             \
@@ -127,11 +127,11 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
                 }                                                                     \
                 float s0 = hsum8(a0), s1 = hsum8(a1), s2 = hsum8(a2), s3 = hsum8(a3); \
                 for (; i < k; i++) { s0 += wo[i] * x0[i]; s1 += wo[i] * x1[i]; s2 += wo[i] * x2[i]; s3 += wo[i] * x3[i]; } \
-                float *yo = y + r * ldy + o;                                          \
-                yo[0] = s0 + (beta != 0 ? beta * yo[0] : 0);                          \
-                yo[ldy] = s1 + (beta != 0 ? beta * yo[ldy] : 0);                      \
-                yo[2 * ldy] = s2 + (beta != 0 ? beta * yo[2 * ldy] : 0);              \
-                yo[3 * ldy] = s3 + (beta != 0 ? beta * yo[3 * ldy] : 0);              \
+                float *yo = y + r * ldy + o, b = bias ? bias[o] : 0;                  \
+                yo[0] = s0 + b;                                                       \
+                yo[ldy] = s1 + b;                                                     \
+                yo[2 * ldy] = s2 + b;                                                 \
+                yo[3 * ldy] = s3 + b;                                                 \
             }                                                                         \
             for (; r < rows; r++) {                                                   \
                 const float *xr = x + r * k;                                          \
@@ -144,10 +144,34 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
                 for (; i + 8 <= k; i += 8) a += load8(wo + i) * load8(xr + i);        \
                 float s = hsum8(a + b);                                               \
                 for (; i < k; i++) s += wo[i] * xr[i];                                \
-                float *yo = y + r * ldy + o;                                          \
-                *yo = s + (beta != 0 ? beta * *yo : 0);                               \
+                y[r * ldy + o] = s + (bias ? bias[o] : 0);                            \
             }                                                                         \
         }                                                                             \
+    }                                                                                 \
+    ATTR static void block_statistics_##SUFFIX(const float *x, size_t n, float *maxima, float *sums) { \
+        size_t b = 0;                                                                 \
+        for (; 16 * b + 16 <= n; b++) {                                               \
+            v8f lo = load8(x + 16 * b), hi = load8(x + 16 * b + 8);                    \
+            float m = hmax8(__builtin_elementwise_max(lo, hi));                       \
+            v8f l = lo - m, h = hi - m;                                               \
+            maxima[b] = m;                                                            \
+            sums[b] = m == -INFINITY ? 0 : hsum8(EXP8_BODY(l) + EXP8_BODY(h));        \
+        }                                                                             \
+        if (16 * b < n) {                                                             \
+            float m = max_##SUFFIX(x + 16 * b, n - 16 * b);                           \
+            maxima[b] = m;                                                            \
+            sums[b] = m == -INFINITY ? 0 : sum_exp_##SUFFIX(x + 16 * b, n - 16 * b, m); \
+        }                                                                             \
+    }                                                                                 \
+    ATTR static float log_sum_exp_of_blocks_##SUFFIX(const float *maxima, const float *sums, size_t blocks) { \
+        float m = max_##SUFFIX(maxima, blocks);                                       \
+        if (!(m > -INFINITY && m < INFINITY)) return m;                               \
+        size_t i = 0;                                                                 \
+        v8f s = 0.0f;                                                                 \
+        for (; i + 8 <= blocks; i += 8) { v8f v = load8(maxima + i) - m; s += load8(sums + i) * EXP8_BODY(v); } \
+        float total = hsum8(s);                                                       \
+        for (; i < blocks; i++) { v8f v = maxima[i] - m; total += sums[i] * (EXP8_BODY(v)).s0; } \
+        return m + logf(total);                                                       \
     }                                                                                 \
     ATTR static size_t argmax_##SUFFIX(const float *x, size_t n) {                    \
         float best = max_##SUFFIX(x, n);                                              \
@@ -182,8 +206,8 @@ static int has_avx512(void) {
 }
 
 // In matmul_avx512.c.
-void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
-                                  size_t ldy);
+void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, size_t n, size_t k, const float *bias,
+                                  float *y, size_t ldy);
 #define DISPATCH(NAME, ...) return has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
 #else
 #define DISPATCH(NAME, ...) return NAME##_base(__VA_ARGS__)
@@ -201,10 +225,16 @@ void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float
     DISPATCH(layer_norm, x, gamma, beta, eps, y, n);
 }
 size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
-void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
-                      size_t ldy) {
+void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums) {
+    DISPATCH(block_statistics, x, n, maxima, sums);
+}
+float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t blocks) {
+    DISPATCH(log_sum_exp_of_blocks, maxima, sums, blocks);
+}
+void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, const float *bias, float *y,
+                           size_t ldy) {
 #if defined(__x86_64__)
-    if (has_avx512()) return nmt_matmul_transposed_avx512(x, rows, w, n, k, beta, y, ldy);
+    if (has_avx512()) return nmt_matmul_transposed_avx512(x, rows, w, n, k, bias, y, ldy);
 #endif
-    DISPATCH(matmul_transposed, x, rows, w, n, k, beta, y, ldy);
+    DISPATCH(matmul_transposed, x, rows, w, n, k, bias, y, ldy);
 }

@@ -6,6 +6,14 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <x86intrin.h>
+static unsigned long long ev[2000000][2]; static _Atomic size_t nev; static void rec(int kind){ size_t i=atomic_fetch_add(&nev,1); if(i<2000000){ev[i][0]=__rdtsc(); ev[i][1]=kind;} }
+static void dumpev(void){ FILE*f=fopen("/tmp/events.txt","w"); size_t n=nev<2000000?nev:2000000; for(size_t i=0;i<n;i++) fprintf(f,"%llu %llu\n",ev[i][0],ev[i][1]); fclose(f);} 
+
+#include <stdatomic.h>
+#include <stdint.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -52,7 +60,7 @@ static void *worker(void *argument) {
             pthread_mutex_unlock(&pool.sleep_lock);
         }
         seen = now;
-        if (index < pool.chunks) pool.task(pool.context, index);
+        rec(2); if (index < pool.chunks) pool.task(pool.context, index); rec(3);
         // Every worker acknowledges every region, so none can lag into the next one.
         atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
     }
@@ -94,9 +102,73 @@ void nmt_parallel(nmt_task task, void *context, size_t chunks) {
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.sleep_lock);
     }
+    { static int r; if (!r) { r = 1; atexit(dumpev); } }
+    rec(0);
     inside_region = 1;
     task(context, 0);
     inside_region = 0;
+    rec(1);
     while (atomic_load_explicit(&pool.pending, memory_order_acquire) != 0) cpu_relax();
+    rec(4);
     pthread_mutex_unlock(&pool.region);
+}
+
+// Claimed regions: thread c owns the c-th contiguous share of 0..<count and works through it
+// front to back in shrinking pieces; a thread that runs out takes pieces from the back of the
+// others' shares. Each thread keeps the same share step after step (so its weights stay in its
+// caches), and a thread slowed by a neighbour on its core gives up its tail instead of holding up
+// the region. A share is one 64-bit word, front and back 32 bits each, on its own cache line.
+typedef struct {
+    _Alignas(64) _Atomic uint64_t range;
+} share;
+
+struct claims {
+    nmt_range_task task;
+    void *context;
+    size_t threads;
+    share *shares;  // [threads]
+};
+
+static inline uint64_t pack(uint64_t front, uint64_t back) { return front << 32 | back; }
+
+// Takes a piece off share s: from the front (its owner) or from the back (anyone else).
+static int take(share *s, int from_front, size_t *begin, size_t *end) {
+    uint64_t range = atomic_load_explicit(&s->range, memory_order_relaxed);
+    for (;;) {
+        uint64_t front = range >> 32, back = range & 0xFFFFFFFF;
+        if (front >= back) return 0;
+        uint64_t size = (back - front) / 2;  // the owner halves what it has left; a thief takes half
+        if (size == 0) size = 1;
+        uint64_t next = from_front ? pack(front + size, back) : pack(front, back - size);
+        if (atomic_compare_exchange_weak_explicit(&s->range, &range, next, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *begin = from_front ? front : back - size;
+            *end = from_front ? front + size : back;
+            return 1;
+        }
+    }
+}
+
+static void claim_and_run(void *argument, size_t chunk) {
+    struct claims *claims = argument;
+    size_t begin, end;
+    while (take(&claims->shares[chunk], 1, &begin, &end)) claims->task(claims->context, begin, end);
+    for (size_t other = 1; other < claims->threads; other++) {
+        share *victim = &claims->shares[(chunk + other) % claims->threads];
+        while (take(victim, 0, &begin, &end)) claims->task(claims->context, begin, end);
+    }
+}
+
+void nmt_parallel_claims(nmt_range_task task, void *context, size_t count, size_t threads) {
+    if (threads > count) threads = count;
+    if (threads > MAX_WORKERS + 1) threads = MAX_WORKERS + 1;
+    if (threads <= 1 || count > 0xFFFFFFFF) {
+        if (count > 0) task(context, 0, count);
+        return;
+    }
+    share shares[threads];
+    struct claims claims = {task, context, threads, shares};
+    for (size_t c = 0; c < threads; c++)
+        atomic_init(&shares[c].range, pack(c * count / threads, (c + 1) * count / threads));
+    nmt_parallel(claim_and_run, &claims, threads);
 }

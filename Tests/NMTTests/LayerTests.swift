@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 @testable import NMT
@@ -37,6 +38,46 @@ import Testing
                 }
             }
         }
+    }
+
+    /// The output projection's log-softmax normalizers come from statistics of 16-logit blocks
+    /// gathered inside the product: against log Σ exp in Double, for sizes around the block edges.
+    @Test func blockStatisticsGiveTheLogSumExpOfEachRow() {
+        var seed: UInt64 = 11
+        func random() -> Float {  // deterministic, in [-8, 8)
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed) >> 40) / Float(1 << 20)
+        }
+        func logSumExp(_ x: ArraySlice<Float>) -> Double {
+            let m = Double(x.max()!)
+            return m + log(x.reduce(0.0) { $0 + exp(Double($1) - m) })
+        }
+        for outputSize in [1, 5, 15, 16, 17, 33, 130, 8001] {
+            let inputSize = 24, rows = 3, blocks = (outputSize + 15) / 16
+            let weight = (0..<(outputSize * inputSize)).map { _ in random() / 8 }
+            let x = (0..<(rows * inputSize)).map { _ in random() }
+            var y = [Float](repeating: .nan, count: rows * outputSize)
+            var blockMax = [Float](repeating: .nan, count: rows * blocks), blockSum = blockMax
+            weight.withUnsafeBufferPointer { w in
+                Linear(weight: w.baseAddress!, bias: nil, outputSize: outputSize, inputSize: inputSize)(
+                    x, rows: rows, into: &y, blockMax: &blockMax, blockSum: &blockSum)
+            }
+            for r in 0..<rows {
+                let combined = nmt_log_sum_exp_of_blocks(Array(blockMax[(r * blocks)...]), Array(blockSum[(r * blocks)...]), blocks)
+                let expected = logSumExp(y[(r * outputSize)..<((r + 1) * outputSize)])
+                #expect(abs(Double(combined) - expected) < 1e-5, "out \(outputSize), row \(r): \(combined) vs \(expected)")
+            }
+        }
+        // Blocks of −∞ (masked values) count for nothing; all −∞ gives −∞.
+        var x = [Float](repeating: -.infinity, count: 40)
+        x[20] = 1
+        x[39] = 2
+        var maxima = [Float](repeating: 0, count: 3), sums = maxima
+        nmt_block_statistics(x, 40, &maxima, &sums)
+        #expect(abs(Double(nmt_log_sum_exp_of_blocks(maxima, sums, 3)) - log(exp(1.0) + exp(2.0))) < 1e-6)
+        x = [Float](repeating: -.infinity, count: 20)
+        nmt_block_statistics(x, 20, &maxima, &sums)
+        #expect(nmt_log_sum_exp_of_blocks(maxima, sums, 2) == -.infinity)
     }
 
     /// Two queries, three keys, head size 2, computed by hand.
@@ -109,12 +150,5 @@ import Testing
         x = [-1, 0, 2]
         ModelConfig.Activation.gelu.apply(&x, count: 3)
         #expect(maxAbsDifference(x, [-0.15865526, 0, 1.9544997]) < 1e-6)
-    }
-
-    @Test func logSoftmaxSumsToOne() {
-        var x: [Float] = [1, 2, 3, -50]
-        logSoftmax(&x, count: 4)
-        #expect(abs(x.map { exp($0) }.reduce(0, +) - 1) < 1e-6)
-        #expect(abs((x[2] - x[1]) - 1) < 1e-6)
     }
 }

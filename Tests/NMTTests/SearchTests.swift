@@ -31,8 +31,9 @@ struct FakeModel: StepModel {
             return Float(x % 10_000) / 1000  // 0 … 10
         }
         logits[0] += 0.9 * Float(history.count) - 4  // </s> grows likelier with length
-        logSoftmax(&logits, count: vocabularySize)
-        return logits
+        let m = logits.max()!
+        let normalizer = m + log(logits.reduce(0) { $0 + exp($1 - m) })
+        return logits.map { $0 - normalizer }
     }
 
     mutating func next(_ tokens: [Int32]) throws -> StepScores {

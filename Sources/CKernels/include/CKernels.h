@@ -28,13 +28,37 @@ void nmt_axpy(const float *x, float a, float *y, size_t n);
 float nmt_dot(const float *x, const float *y, size_t n);
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n (y may be x).
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n);
-/// y[r, o] = x[r, :] . w[o, :] + beta * y[r, o] for r < rows, o < n, with x [rows, k], w [n, k]
-/// (PyTorch's Linear layout), y rows ldy apart: every matrix product of the engine. Weights are
-/// read in place, never packed, so memory-mapped model files are used as they are.
-void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, float beta, float *y,
+/// y[r, o] = x[r, :] . w[o, :] + bias[o] for r < rows, o < n, with x [rows, k], w [n, k]
+/// (PyTorch's Linear layout), bias [n] or NULL, y rows ldy apart: every matrix product of the
+/// engine. Weights are read in place, never packed, so memory-mapped model files are used as they are.
+void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, const float *bias, float *y,
                            size_t ldy);
+/// For each block of 16 values of x[0..<n] (the last may be shorter): its maximum, and the sum
+/// of exp(x[i] - maximum) over it. Statistics of fixed blocks do not depend on how a product was
+/// split over threads, so log-sum-exp combined from them is the same for every thread count.
+void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums);
+/// log sum exp over the values that `blocks` block statistics describe.
+float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t blocks);
 /// The index of the first maximum of x[0..<n].
 size_t nmt_argmax(const float *x, size_t n);
+
+/// One product of a parallel region: y[r, o] = x[r, :] . weight[o, :] + bias[o].
+typedef struct {
+    const float *weight;  /// [n, k]
+    const float *bias;    /// [n] or NULL
+    float *y;             /// [rows, n]
+    size_t n;
+    /// Both NULL, or [rows, nmt_product_blocks(n)]: nmt_block_statistics of each row of y, computed
+    /// while its blocks are in cache (log-softmax over a vocabulary without another pass).
+    float *block_max;
+    float *block_sum;
+} nmt_product;
+
+/// Products that share their input x [rows, k], in one parallel region over up to `threads`
+/// threads, split in blocks of 16 output columns.
+void nmt_products(const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads);
+/// Blocks of 16 columns in n (the size of an nmt_product's block statistics per row).
+size_t nmt_product_blocks(size_t n);
 
 /// One chunk of a parallel region.
 typedef void (*nmt_task)(void *context, size_t chunk);
@@ -42,6 +66,11 @@ typedef void (*nmt_task)(void *context, size_t chunk);
 /// pool threads (created on first use, spinning briefly between regions); returns when all are
 /// done. Nested or concurrent regions run serially on their calling thread.
 void nmt_parallel(nmt_task task, void *context, size_t chunks);
+/// A piece begin..<end of a claimed region.
+typedef void (*nmt_range_task)(void *context, size_t begin, size_t end);
+/// Runs task over pieces covering 0..<count, claimed by up to `threads` threads as they become
+/// free (guided: large pieces first, single items at the end); for work that may run in any order.
+void nmt_parallel_claims(nmt_range_task task, void *context, size_t count, size_t threads);
 
 #ifdef __cplusplus
 }

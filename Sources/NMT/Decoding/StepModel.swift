@@ -48,39 +48,14 @@ public struct TransformerStepModel: StepModel {
 
     public mutating func next(_ tokens: [Int32]) throws -> StepScores {
         let logits = try model.decode(state, tokens: tokens, steps: 1)
-        let V = vocabularySize, rows = state.rows
-        let values = UnsafeMutablePointer(mutating: logits.baseAddress!)
+        let computed = state.logNormalizers
         normalizers.withUnsafeMutableBufferPointer { out in
-            let out = out.baseAddress!
-            // One exp costs about eight multiply-adds.
-            parallelFor(rows, threads: Threads.forWork(8 * rows * V)) { r in
-                out[r] = logNormalizer(values + r * V, count: V)
-            }
+            for r in 0..<out.count { out[r] = computed[r] }
         }
-        return StepScores(logits: UnsafeMutableBufferPointer(start: values, count: logits.count), logNormalizers: normalizers)
+        return StepScores(logits: UnsafeMutableBufferPointer(mutating: logits), logNormalizers: normalizers)
     }
 
     public mutating func reorder(_ sources: [Int]) throws {
         try state.reorder(sources)
     }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// log Σ exp(x): the log-softmax of x[i] is x[i] minus this.
-@inline(__always)
-func logNormalizer(_ x: UnsafePointer<Float>, count: Int) -> Float {
-    let maximum = VectorMath.maximum(x, count: count)
-    guard maximum.isFinite else { return maximum }
-    return maximum + logf(VectorMath.sumOfExponentials(x, count: count, shift: maximum))
-}
-
-/// In place: x − log Σ exp(x).
-func logSoftmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    let shift = logNormalizer(x, count: count)
-    for i in 0..<count { x[i] -= shift }
 }

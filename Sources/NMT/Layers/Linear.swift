@@ -1,8 +1,10 @@
 import CKernels
 
 /// A fully connected layer, y = x·Wᵀ + b, with the weight in PyTorch's `[out, in]` layout, read in
-/// place from the model file. Products are split over threads by blocks of 64 output columns,
-/// each thread on its own slice of W.
+/// place from the model file. Products run in CKernels (`nmt_products`): split over threads in
+/// blocks of 16 output columns, each thread working through its own share of W, the same every
+/// call (what it read last time may still be in its cache), and taking blocks from another's share
+/// when it runs out.
 struct Linear: @unchecked Sendable {
     let weight: UnsafePointer<Float>  // [outputSize, inputSize]
     let bias: UnsafePointer<Float>?   // [outputSize]
@@ -20,15 +22,25 @@ struct Linear: @unchecked Sendable {
         self.init(weight: weight.data, bias: bias?.data, outputSize: weight.shape[0], inputSize: weight.shape[1])
     }
 
-    static let blockSize = 64
-    var blocks: Int { (outputSize + Linear.blockSize - 1) / Linear.blockSize }
+    /// Blocks of 16 columns: the size of one row of block statistics.
+    var blocks: Int { nmt_product_blocks(outputSize) }
 
     /// x: [rows, inputSize] → y: [rows, outputSize]
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         guard rows > 0 else { return }
-        parallelChunks(blocks, threads: Threads.forWork(rows * outputSize * inputSize)) { range, _ in
-            columns(range, of: x, rows: rows, into: y)
-        }
+        var product = self.product(into: y)
+        nmt_products(x, rows, inputSize, &product, 1, Threads.forWork(rows * outputSize * inputSize))
+    }
+
+    /// As `callAsFunction`, and for each row of y the statistics of its 16-column blocks
+    /// (`nmt_block_statistics`), gathered while the block is in cache: blockMax and blockSum are
+    /// [rows, blocks]. The output projection uses them for log-softmax over the vocabulary.
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                        blockMax: UnsafeMutablePointer<Float>, blockSum: UnsafeMutablePointer<Float>) {
+        guard rows > 0 else { return }
+        var product = self.product(into: y)
+        (product.block_max, product.block_sum) = (blockMax, blockSum)
+        nmt_products(x, rows, inputSize, &product, 1, Threads.forWork(rows * outputSize * inputSize))
     }
 
     /// Three layers applied to the same input in one parallel region (attention's query, key and
@@ -37,28 +49,16 @@ struct Linear: @unchecked Sendable {
                       into ya: UnsafeMutablePointer<Float>, _ yb: UnsafeMutablePointer<Float>,
                       _ yc: UnsafeMutablePointer<Float>) {
         guard rows > 0 else { return }
+        var products = (a.product(into: ya), b.product(into: yb), c.product(into: yc))
         let work = rows * a.inputSize * (a.outputSize + b.outputSize + c.outputSize)
-        parallelChunks(a.blocks + b.blocks + c.blocks, threads: Threads.forWork(work)) { range, _ in
-            // The chunk's share of each layer's blocks, which are numbered one layer after the other.
-            func share(of layer: Linear, first: Int, into y: UnsafeMutablePointer<Float>) {
-                let (lower, upper) = (max(range.lowerBound - first, 0), min(range.upperBound - first, layer.blocks))
-                if lower < upper { layer.columns(lower..<upper, of: x, rows: rows, into: y) }
+        withUnsafePointer(to: &products) {
+            $0.withMemoryRebound(to: nmt_product.self, capacity: 3) {
+                nmt_products(x, rows, a.inputSize, $0, 3, Threads.forWork(work))
             }
-            share(of: a, first: 0, into: ya)
-            share(of: b, first: a.blocks, into: yb)
-            share(of: c, first: a.blocks + b.blocks, into: yc)
         }
     }
 
-    /// The output columns of blocks `range`, for every row: bias, then x·Wᵀ added to it.
-    @inline(__always)
-    private func columns(_ range: Range<Int>, of x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        let start = range.lowerBound * Linear.blockSize
-        let count = min(range.upperBound * Linear.blockSize, outputSize) - start
-        if let bias {
-            for r in 0..<rows { (y + r * outputSize + start).update(from: bias + start, count: count) }
-        }
-        nmt_matmul_transposed(x, rows, weight + start * inputSize, count, inputSize, bias == nil ? 0 : 1,
-                              y + start, outputSize)
+    private func product(into y: UnsafeMutablePointer<Float>) -> nmt_product {
+        nmt_product(weight: weight, bias: bias, y: y, n: outputSize, block_max: nil, block_sum: nil)
     }
 }

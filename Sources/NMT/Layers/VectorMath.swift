@@ -7,12 +7,6 @@ enum VectorMath {
     @inline(__always)
     static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float { nmt_max(x, count) }
 
-    /// Σ exp(x[i] − shift).
-    @inline(__always)
-    static func sumOfExponentials(_ x: UnsafePointer<Float>, count: Int, shift: Float) -> Float {
-        nmt_sum_exp(x, count, shift)
-    }
-
     /// x[i] = exp(x[i] − shift) in place; returns the sum.
     @inline(__always)
     static func exponentiate(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {

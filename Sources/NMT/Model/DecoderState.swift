@@ -18,6 +18,14 @@ public final class DecoderState {
     let x = ScratchBuffer(), normed = ScratchBuffer(), q = ScratchBuffer(), k = ScratchBuffer()
     let v = ScratchBuffer(), context = ScratchBuffer(), projected = ScratchBuffer()
     let hidden = ScratchBuffer(), scores = ScratchBuffer(), logits = ScratchBuffer(), positions = ScratchBuffer()
+    let blockMax = ScratchBuffer(), blockSum = ScratchBuffer(), normalizers = ScratchBuffer()
+
+    /// log Σ exp of each row of logits that the last `decode` returned ([rows, steps]); valid until
+    /// the next call.
+    public var logNormalizers: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: normalizers.pointer, count: lastDecodedRows)
+    }
+    var lastDecodedRows = 0
 
     /// Positions decoded so far.
     public var length: Int { cache.length }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// An encoder-decoder Transformer with immutable weights (memory-mapped from the model file).
 /// `encode` runs the encoder over a padded batch; `startDecoding` prepares a `DecoderState`;
 /// `decode` appends tokens to it and returns logits. Searches drive it through `StepModel`.
@@ -140,7 +142,9 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// Appends `steps` tokens to every row (tokens: [rows, steps]) and returns the logits of every
-    /// new position, [rows, steps, targetVocab], valid until the next call on this state.
+    /// new position, [rows, steps, targetVocab], valid until the next call on this state. The state's
+    /// `logNormalizers` then hold log Σ exp of each of these rows of logits: log-softmax is
+    /// logits − normalizer, without another pass over the vocabulary.
     public func decode(_ state: DecoderState, tokens: [Int32], steps: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
         let rows = state.rows
         guard steps >= 1, tokens.count == rows * steps else {
@@ -232,9 +236,17 @@ public final class TransformerModel: @unchecked Sendable {
         decoderNorm?(x, rows: n, into: x)
         cache.length = p0 + steps
 
-        // Output projection: logits[n, V] = x · Eᵀ (+ bias)
+        // Output projection: logits[n, V] = x · Eᵀ (+ bias), and log Σ exp of each row, combined
+        // from statistics of 16-logit blocks gathered while each block was in cache.
         let logits = state.logits.reserve(n * V)
-        outputProjection(x, rows: n, into: logits)
+        let blocks = outputProjection.blocks
+        let blockMax = state.blockMax.reserve(n * blocks), blockSum = state.blockSum.reserve(n * blocks)
+        outputProjection(x, rows: n, into: logits, blockMax: blockMax, blockSum: blockSum)
+        let normalizers = state.normalizers.reserve(n)
+        for i in 0..<n {
+            normalizers[i] = nmt_log_sum_exp_of_blocks(blockMax + i * blocks, blockSum + i * blocks, blocks)
+        }
+        state.lastDecodedRows = n
         return UnsafeBufferPointer(start: logits, count: n * V)
     }
 

@@ -109,12 +109,9 @@ public final class Translator: Sendable {
         let inputs = [Int32(model.config.decoderStartID)] + target.dropLast()
         let logits = try model.decode(state, tokens: inputs, steps: inputs.count)
         let V = model.config.targetVocabSize
+        let normalizers = state.logNormalizers
         var total: Float = 0
-        let values = UnsafeMutablePointer(mutating: logits.baseAddress!)
-        for (t, token) in target.enumerated() {
-            logSoftmax(values + t * V, count: V)
-            total += values[t * V + Int(token)]
-        }
+        for (t, token) in target.enumerated() { total += logits[t * V + Int(token)] - normalizers[t] }
         return total
     }
 }

@@ -1,0 +1,51 @@
+// The engine's matrix products as parallel regions. A region computes one or more products that
+// share their input (attention's query, key and value projections meet once instead of three
+// times), split over the pool's threads in claimed blocks of 16 output columns
+// (nmt_parallel_claims: each thread keeps its own share of the weights, step after step).
+//
+// All of it is C so that a product costs no allocation and no reference counting: a Swift
+// closure handed to the pool would be boxed on the heap and retained by every thread that runs it.
+#include "CKernels.h"
+
+enum { BLOCK = 16 };
+
+struct region {
+    const float *x;
+    size_t rows, k;
+    const nmt_product *products;
+    size_t count;
+};
+
+static size_t blocks_of(const nmt_product *product) { return (product->n + BLOCK - 1) / BLOCK; }
+
+// Blocks begin..<end, numbered across the products one after the other.
+static void run_blocks(void *context, size_t begin, size_t end) {
+    const struct region *region = context;
+    size_t first = 0;  // the first block of product p
+    for (size_t p = 0; p < region->count && first < end; p++) {
+        const nmt_product *product = &region->products[p];
+        size_t blocks = blocks_of(product);
+        size_t lower = begin > first ? begin - first : 0, upper = end - first < blocks ? end - first : blocks;
+        if (lower < upper) {
+            size_t start = lower * BLOCK, stop = upper * BLOCK < product->n ? upper * BLOCK : product->n;
+            nmt_matmul_transposed(region->x, region->rows, product->weight + start * region->k, stop - start,
+                                  region->k, product->bias ? product->bias + start : NULL, product->y + start,
+                                  product->n);
+            if (product->block_max)
+                for (size_t r = 0; r < region->rows; r++)
+                    nmt_block_statistics(product->y + r * product->n + start, stop - start,
+                                         product->block_max + r * blocks + lower,
+                                         product->block_sum + r * blocks + lower);
+        }
+        first += blocks;
+    }
+}
+
+void nmt_products(const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads) {
+    size_t blocks = 0;
+    for (size_t p = 0; p < count; p++) blocks += blocks_of(&products[p]);
+    struct region region = {x, rows, k, products, count};
+    nmt_parallel_claims(run_blocks, &region, blocks, threads);
+}
+
+size_t nmt_product_blocks(size_t n) { return (n + BLOCK - 1) / BLOCK; }
