@@ -85,9 +85,6 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
     ATTR static void add_##SUFFIX(const float *x, float *y, size_t n) {               \
         for (size_t i = 0; i < n; i++) y[i] += x[i];                                  \
     }                                                                                 \
-    ATTR static void axpy_##SUFFIX(const float *x, float a, float *y, size_t n) {     \
-        for (size_t i = 0; i < n; i++) y[i] += a * x[i];                              \
-    }                                                                                 \
     ATTR static float dot_##SUFFIX(const float *x, const float *y, size_t n) {        \
         size_t i = 0;                                                                 \
         v8f s = 0.0f;                                                                 \
@@ -173,6 +170,34 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         for (; i < blocks; i++) { v8f v = maxima[i] - m; total += sums[i] * (EXP8_BODY(v)).s0; } \
         return m + logf(total);                                                       \
     }                                                                                 \
+    ATTR static void attend_##SUFFIX(const float *q, const float *keys, const float *values, size_t stride, \
+                                     const int32_t *origins, size_t row_stride, size_t count, size_t dim, \
+                                     float scale, float *scores, float *out) {        \
+        for (size_t j = 0; j < count; j++) {                                          \
+            const float *key = keys + (origins ? (size_t)origins[j] * row_stride : 0) + j * stride; \
+            scores[j] = dot_##SUFFIX(q, key, dim) * scale;                            \
+        }                                                                             \
+        float m = max_##SUFFIX(scores, count);                                        \
+        scale_##SUFFIX(scores, count, 1 / exp_inplace_##SUFFIX(scores, count, m));   \
+        /* 64 outputs at a time stay in eight registers while every value adds to them. */ \
+        for (size_t c = 0; c < dim; c += 64) {                                        \
+            size_t width = dim - c < 64 ? dim - c : 64;                               \
+            if (width < 64) {                                                         \
+                for (size_t i = 0; i < width; i++) out[c + i] = 0;                    \
+                for (size_t j = 0; j < count; j++) {                                  \
+                    const float *value = values + (origins ? (size_t)origins[j] * row_stride : 0) + j * stride + c; \
+                    for (size_t i = 0; i < width; i++) out[c + i] += scores[j] * value[i]; \
+                }                                                                     \
+                continue;                                                             \
+            }                                                                         \
+            v8f a[8] = {0};                                                           \
+            for (size_t j = 0; j < count; j++) {                                      \
+                const float *value = values + (origins ? (size_t)origins[j] * row_stride : 0) + j * stride + c; \
+                for (int i = 0; i < 8; i++) a[i] += scores[j] * load8(value + 8 * i); \
+            }                                                                         \
+            for (int i = 0; i < 8; i++) store8(out + c + 8 * i, a[i]);                \
+        }                                                                             \
+    }                                                                                 \
     ATTR static size_t argmax_##SUFFIX(const float *x, size_t n) {                    \
         float best = max_##SUFFIX(x, n);                                              \
         for (size_t i = 0; i < n; i++) if (x[i] == best) return i;                    \
@@ -214,17 +239,16 @@ void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, s
 #endif
 
 float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
-float nmt_sum_exp(const float *x, size_t n, float shift) { DISPATCH(sum_exp, x, n, shift); }
-float nmt_exp_inplace(float *x, size_t n, float shift) { DISPATCH(exp_inplace, x, n, shift); }
-void nmt_scale(float *x, size_t n, float a) { DISPATCH(scale, x, n, a); }
 void nmt_swish(float *x, size_t n) { DISPATCH(swish, x, n); }
 void nmt_add(const float *x, float *y, size_t n) { DISPATCH(add, x, y, n); }
-void nmt_axpy(const float *x, float a, float *y, size_t n) { DISPATCH(axpy, x, a, y, n); }
-float nmt_dot(const float *x, const float *y, size_t n) { DISPATCH(dot, x, y, n); }
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n) {
     DISPATCH(layer_norm, x, gamma, beta, eps, y, n);
 }
 size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
+void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
+                size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out) {
+    DISPATCH(attend, q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
+}
 void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums) {
     DISPATCH(block_statistics, x, n, maxima, sums);
 }

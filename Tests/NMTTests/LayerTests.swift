@@ -98,7 +98,7 @@ import Testing
         func run(keyCount: Int, causalOffset: Int?) -> [Float] {
             var out = [Float](repeating: .nan, count: 4)
             var scores = [Float](repeating: 0, count: 2 * keyCount)
-            MultiHeadAttention.attendHead(q: q, ldq: 2, queries: 2, k: k, ldk: 2, v: v, ldv: 2, keyCount: keyCount,
+            MultiHeadAttention.attendHead(q: q, ldq: 2, queries: 2, k: k, v: v, ldk: 2, keyCount: keyCount,
                                           causalOffset: causalOffset, headDim: 2, scale: scale,
                                           scores: &scores, out: &out, ldo: 2)
             return out

@@ -5,6 +5,7 @@
 #define C_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -12,20 +13,10 @@ extern "C" {
 
 /// max over x[0..<n] (-inf for n = 0).
 float nmt_max(const float *x, size_t n);
-/// sum over i of exp(x[i] - shift).
-float nmt_sum_exp(const float *x, size_t n, float shift);
-/// x[i] = exp(x[i] - shift); returns the sum.
-float nmt_exp_inplace(float *x, size_t n, float shift);
 /// x[i] = x[i] / (1 + exp(-x[i])) (SiLU).
 void nmt_swish(float *x, size_t n);
-/// x[i] *= a.
-void nmt_scale(float *x, size_t n, float a);
 /// y[i] += x[i].
 void nmt_add(const float *x, float *y, size_t n);
-/// y[i] += a * x[i].
-void nmt_axpy(const float *x, float a, float *y, size_t n);
-/// sum of x[i] * y[i].
-float nmt_dot(const float *x, const float *y, size_t n);
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n (y may be x).
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n);
 /// y[r, o] = x[r, :] . w[o, :] + bias[o] for r < rows, o < n, with x [rows, k], w [n, k]
@@ -39,6 +30,12 @@ void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n
 void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums);
 /// log sum exp over the values that `blocks` block statistics describe.
 float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t blocks);
+/// One query's attention over `count` keys: out[0..<dim] = sum over j of softmax_j(scale * q . key_j)
+/// * value_j. Key j is at keys + o(j) and value j at values + o(j), with
+/// o(j) = origins[j] * row_stride + j * stride (origins NULL: o(j) = j * stride), which reads a
+/// beam's history wherever the cache stores it. scores: scratch of [count]; count >= 1.
+void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
+                size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out);
 /// The index of the first maximum of x[0..<n].
 size_t nmt_argmax(const float *x, size_t n);
 

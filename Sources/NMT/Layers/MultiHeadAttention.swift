@@ -1,3 +1,5 @@
+import CKernels
+
 /// Multi-head attention: softmax(Q·Kᵀ / √headDim)·V for each head, then the output projection.
 /// The layer holds weights only; keys and values of a decoding run live in the caller's cache.
 struct MultiHeadAttention: Sendable {
@@ -22,29 +24,28 @@ struct MultiHeadAttention: Sendable {
     /// query i sees keys 0..<min(keyCount, causalOffset + i + 1) when `causalOffset` is set,
     /// 0..<keyCount otherwise (the keys past keyCount are padding).
     ///
-    /// q: [queries, headDim] (row stride ldq), k and v: [keys, headDim] (strides ldk, ldv),
+    /// q: [queries, headDim] (row stride ldq), k and v: [keys, headDim] (row stride ldk),
     /// out: [queries, headDim] (stride ldo), scores: scratch of [keyCount].
     static func attendHead(q: UnsafePointer<Float>, ldq: Int, queries: Int,
-                           k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int,
+                           k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldk: Int,
                            keyCount: Int, causalOffset: Int?, headDim: Int, scale: Float,
                            scores: UnsafeMutablePointer<Float>,
                            out: UnsafeMutablePointer<Float>, ldo: Int) {
         for i in 0..<queries {
             let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
-            attendOne(q: q + i * ldq, k: k, ldk: ldk, v: v, ldv: ldv, keyCount: visible, headDim: headDim,
-                      scale: scale, scores: scores, out: out + i * ldo)
+            attendOne(q: q + i * ldq, k: k, v: v, ldk: ldk, keyCount: visible, headDim: headDim, scale: scale,
+                      scores: scores, out: out + i * ldo)
         }
     }
 
-    /// One query against `keyCount` keys (rows ldk and ldv apart): softmax(q·kᵀ · scale)·v into
-    /// out[headDim]; scores is scratch of [keyCount]. Sequences are short (tens to hundreds of
-    /// keys), so dot products and scaled additions over headDim beat a GEMM call here.
+    /// One query against `keyCount` keys (rows ldk apart, values likewise): softmax(q·kᵀ · scale)·v
+    /// into out[headDim]; scores is scratch of [keyCount]. Sequences are short (tens to hundreds of
+    /// keys), so a fused loop of dot products and scaled additions beats a GEMM call here.
     @inline(__always)
-    static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, ldk: Int,
-                          v: UnsafePointer<Float>, ldv: Int, keyCount: Int, headDim: Int, scale: Float,
-                          scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        attend(q: q, keyCount: keyCount, headDim: headDim, scale: scale, scores: scores, out: out,
-               key: { k + $0 * ldk }, value: { v + $0 * ldv })
+    static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldk: Int,
+                          keyCount: Int, headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                          out: UnsafeMutablePointer<Float>) {
+        nmt_attend(q, k, v, ldk, nil, 0, keyCount, headDim, scale, scores, out)
     }
 
     /// One query against a decoder's self-attention cache, in which position j of this row's
@@ -55,27 +56,7 @@ struct MultiHeadAttention: Sendable {
                              origins: UnsafePointer<Int32>, rowStride: Int, headOffset: Int, keyCount: Int,
                              headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
                              out: UnsafeMutablePointer<Float>) {
-        @inline(__always) func slot(_ j: Int) -> Int { Int(origins[j]) * rowStride + headOffset + j * headDim }
-        attend(q: q, keyCount: keyCount, headDim: headDim, scale: scale, scores: scores, out: out,
-               key: { keys + slot($0) }, value: { values + slot($0) })
-    }
-
-    /// softmax(q·kᵀ · scale)·v over keys 0..<keyCount, wherever `key(j)` and `value(j)` find them.
-    @inline(__always)
-    private static func attend(q: UnsafePointer<Float>, keyCount: Int, headDim: Int, scale: Float,
-                               scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>,
-                               key: (Int) -> UnsafePointer<Float>, value: (Int) -> UnsafePointer<Float>) {
-        for j in 0..<keyCount { scores[j] = VectorMath.dot(q, key(j), count: headDim) * scale }
-        softmax(scores, count: keyCount)
-        out.update(repeating: 0, count: headDim)
-        for j in 0..<keyCount { VectorMath.addScaled(value(j), scores[j], to: out, count: headDim) }
-    }
-
-    /// In-place softmax of `count` values.
-    @inline(__always)
-    static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        let maximum = VectorMath.maximum(x, count: count)
-        let sum = VectorMath.exponentiate(x, count: count, shift: maximum)
-        VectorMath.scale(x, count: count, by: 1 / sum)
+        nmt_attend(q, keys + headOffset, values + headOffset, headDim, origins, rowStride, keyCount, headDim, scale,
+                   scores, out)
     }
 }

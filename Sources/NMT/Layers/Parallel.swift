@@ -35,22 +35,3 @@ private struct ParallelJob {
     let chunks: Int
     let body: (Range<Int>, Int) -> Void
 }
-
-/// Runs body on pieces covering 0..<count, claimed by up to `threads` threads as each becomes free
-/// (CKernels' guided scheduling): a thread slowed by its neighbours does less instead of holding
-/// up the others. For independent items that any thread may do in any order.
-@inline(__always)
-func parallelClaims(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-    withoutActuallyEscaping(body) { body in
-        var job = ClaimsJob(body: body)
-        withUnsafeMutablePointer(to: &job) { job in
-            nmt_parallel_claims({ context, begin, end in
-                context!.assumingMemoryBound(to: ClaimsJob.self).pointee.body(Int(begin)..<Int(end))
-            }, job, count, max(threads, 1))
-        }
-    }
-}
-
-private struct ClaimsJob {
-    let body: (Range<Int>) -> Void
-}

@@ -7,33 +7,13 @@ enum VectorMath {
     @inline(__always)
     static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float { nmt_max(x, count) }
 
-    /// x[i] = exp(x[i] − shift) in place; returns the sum.
-    @inline(__always)
-    static func exponentiate(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-        nmt_exp_inplace(x, count, shift)
-    }
-
     /// x[i] · σ(x[i]) in place.
     @inline(__always)
     static func swish(_ x: UnsafeMutablePointer<Float>, count: Int) { nmt_swish(x, count) }
 
-    /// x[i] *= a
-    @inline(__always)
-    static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by a: Float) { nmt_scale(x, count, a) }
-
     /// y[i] += x[i]
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) { nmt_add(x, y, count) }
-
-    /// y[i] += a · x[i]
-    @inline(__always)
-    static func addScaled(_ x: UnsafePointer<Float>, _ a: Float, to y: UnsafeMutablePointer<Float>, count: Int) {
-        nmt_axpy(x, a, y, count)
-    }
-
-    /// Σ x[i] · y[i]
-    @inline(__always)
-    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float { nmt_dot(x, y, count) }
 
     /// Index of the first maximum.
     @inline(__always)

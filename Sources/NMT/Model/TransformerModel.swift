@@ -83,7 +83,7 @@ public final class TransformerModel: @unchecked Sendable {
                         let (b, h) = (pair / heads, pair % heads)
                         let o = b * S * d + h * attention.headDim
                         MultiHeadAttention.attendHead(
-                            q: q + o, ldq: d, queries: lengths[b], k: k + o, ldk: d, v: v + o, ldv: d,
+                            q: q + o, ldq: d, queries: lengths[b], k: k + o, v: v + o, ldk: d,
                             keyCount: lengths[b], causalOffset: nil, headDim: attention.headDim,
                             scale: attention.scale, scores: scores + chunk * S, out: context + o, ldo: d)
                     }
@@ -216,8 +216,7 @@ public final class TransformerModel: @unchecked Sendable {
                             let o = r * steps * d + h * headDim
                             MultiHeadAttention.attendHead(
                                 q: q + o, ldq: d, queries: steps,
-                                k: crossKeys.baseAddress! + slot, ldk: headDim,
-                                v: crossValues.baseAddress! + slot, ldv: headDim,
+                                k: crossKeys.baseAddress! + slot, v: crossValues.baseAddress! + slot, ldk: headDim,
                                 keyCount: state.sourceLengths[sentence], causalOffset: nil, headDim: headDim,
                                 scale: cross.scale, scores: scores + chunk * scoreStride, out: context + o, ldo: d)
                         }
