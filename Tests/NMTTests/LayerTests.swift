@@ -123,6 +123,14 @@ import Testing
         #expect(maxAbsDifference(halves.vector(at: 2), [sin(2), sin(0.02), cos(2), cos(0.02)].map { Float($0) }) < 1e-7)
         let interleaved = PositionalEncoding(dModel: 4, layout: .interleaved)
         #expect(maxAbsDifference(interleaved.vector(at: 2), [sin(2), cos(2), sin(0.02), cos(0.02)].map { Float($0) }) < 1e-7)
+        // Positions from the table and computed ones, in one call across its end, are the same bits.
+        for layout in [ModelConfig.PositionLayout.halves, .interleaved] {
+            let tabulated = PositionalEncoding(dModel: 6, layout: layout, tabulated: 3)
+            let computed = PositionalEncoding(dModel: 6, layout: layout, tabulated: 0)
+            var span = [Float](repeating: .nan, count: 5 * 6)
+            span.withUnsafeMutableBufferPointer { tabulated.fill(from: 1, count: 5, into: $0.baseAddress!) }
+            #expect(span == (1...5).flatMap { computed.vector(at: $0) })
+        }
     }
 
     @Test func layerNorm() {

@@ -30,7 +30,7 @@ public final class TransformerModel: @unchecked Sendable {
             weight: c.tiedOutput ? targetEmbedding : file.tensor("lm_head.weight").data,
             bias: c.finalLogitsBias ? file.tensor("final_logits_bias").data : nil,
             outputSize: c.targetVocabSize, inputSize: c.dModel)
-        positions = PositionalEncoding(dModel: c.dModel, layout: c.positionLayout)
+        positions = PositionalEncoding(dModel: c.dModel, layout: c.positionLayout, tabulated: min(c.maxPositions, 256))
         encoderLayers = (0..<c.encoderLayers).map(file.encoderLayer)
         decoderLayers = (0..<c.decoderLayers).map(file.decoderLayer)
         encoderNorm = c.finalLayerNorm ? file.layerNorm("model.encoder.layer_norm") : nil
