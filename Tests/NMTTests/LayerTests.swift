@@ -97,10 +97,18 @@ import Testing
 
         func run(keyCount: Int, causalOffset: Int?) -> [Float] {
             var out = [Float](repeating: .nan, count: 4)
-            var scores = [Float](repeating: 0, count: 2 * keyCount)
-            MultiHeadAttention.attendHead(q: q, ldq: 2, queries: 2, k: k, v: v, ldk: 2, keyCount: keyCount,
-                                          causalOffset: causalOffset, headDim: 2, scale: scale,
-                                          scores: &scores, out: &out, ldo: 2)
+            q.withUnsafeBufferPointer { q in
+                k.withUnsafeBufferPointer { k in
+                    v.withUnsafeBufferPointer { v in
+                        out.withUnsafeMutableBufferPointer { out in
+                            let job = MultiHeadAttention.job(q: q.baseAddress!, ldq: 2, queries: 2, k: k.baseAddress!,
+                                                             v: v.baseAddress!, ldk: 2, keyCount: keyCount,
+                                                             causalOffset: causalOffset, out: out.baseAddress!, ldo: 2)
+                            MultiHeadAttention.run([job], headDim: 2, scale: scale, scores: ScratchBuffer())
+                        }
+                    }
+                }
+            }
             return out
         }
         // No mask.

@@ -36,6 +36,24 @@ float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t b
 /// beam's history wherever the cache stores it. scores: scratch of [count]; count >= 1.
 void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
                 size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out);
+/// One head of one sequence in an attention region: `queries` queries, query i seeing keys
+/// 0..<min(key_count, first_visible + i) (first_visible = key_count: all of them; smaller: causal).
+/// Keys and values are addressed as nmt_attend does.
+typedef struct {
+    const float *q;  /// [queries, ldq]
+    float *out;      /// [queries, ldo]
+    const float *keys;
+    const float *values;
+    const int32_t *origins;  /// or NULL
+    size_t row_stride, stride;
+    size_t queries, ldq, ldo;
+    size_t key_count, first_visible;
+} nmt_attention_job;
+
+/// Runs attention jobs over up to `threads` threads. scores: scratch of [threads, score_stride],
+/// score_stride at least the largest key_count.
+void nmt_attention(const nmt_attention_job *jobs, size_t count, size_t dim, float scale, float *scores,
+                   size_t score_stride, size_t threads);
 /// The index of the first maximum of x[0..<n].
 size_t nmt_argmax(const float *x, size_t n);
 

@@ -20,43 +20,46 @@ struct MultiHeadAttention: Sendable {
         headDim = query.outputSize / heads
     }
 
-    /// Attention of one head of one sequence, with keys visible as a prefix:
+    /// One head of one sequence (CKernels' `nmt_attention_job`), with keys visible as a prefix:
     /// query i sees keys 0..<min(keyCount, causalOffset + i + 1) when `causalOffset` is set,
     /// 0..<keyCount otherwise (the keys past keyCount are padding).
     ///
     /// q: [queries, headDim] (row stride ldq), k and v: [keys, headDim] (row stride ldk),
-    /// out: [queries, headDim] (stride ldo), scores: scratch of [keyCount].
-    static func attendHead(q: UnsafePointer<Float>, ldq: Int, queries: Int,
-                           k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldk: Int,
-                           keyCount: Int, causalOffset: Int?, headDim: Int, scale: Float,
-                           scores: UnsafeMutablePointer<Float>,
-                           out: UnsafeMutablePointer<Float>, ldo: Int) {
-        for i in 0..<queries {
-            let visible = causalOffset.map { min(keyCount, $0 + i + 1) } ?? keyCount
-            attendOne(q: q + i * ldq, k: k, v: v, ldk: ldk, keyCount: visible, headDim: headDim, scale: scale,
-                      scores: scores, out: out + i * ldo)
-        }
+    /// out: [queries, headDim] (stride ldo).
+    static func job(q: UnsafePointer<Float>, ldq: Int, queries: Int, k: UnsafePointer<Float>,
+                    v: UnsafePointer<Float>, ldk: Int, keyCount: Int, causalOffset: Int?,
+                    out: UnsafeMutablePointer<Float>, ldo: Int) -> nmt_attention_job {
+        nmt_attention_job(q: q, out: out, keys: k, values: v, origins: nil, row_stride: 0, stride: ldk,
+                          queries: queries, ldq: ldq, ldo: ldo, key_count: keyCount,
+                          first_visible: causalOffset.map { $0 + 1 } ?? keyCount)
     }
 
-    /// One query against `keyCount` keys (rows ldk apart, values likewise): softmax(q·kᵀ · scale)·v
-    /// into out[headDim]; scores is scratch of [keyCount]. Sequences are short (tens to hundreds of
-    /// keys), so a fused loop of dot products and scaled additions beats a GEMM call here.
-    @inline(__always)
-    static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, ldk: Int,
-                          keyCount: Int, headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
-                          out: UnsafeMutablePointer<Float>) {
-        nmt_attend(q, k, v, ldk, nil, 0, keyCount, headDim, scale, scores, out)
-    }
-
-    /// One query against a decoder's self-attention cache, in which position j of this row's
+    /// One head of one row of a decoder's self-attention cache, in which position j of the row's
     /// history sits in the slot of row origins[j] (see `KVCache`): the key of position j is at
-    /// keys + origins[j] · rowStride + headOffset + j · headDim, and likewise its value.
-    @inline(__always)
-    static func attendCached(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                             origins: UnsafePointer<Int32>, rowStride: Int, headOffset: Int, keyCount: Int,
-                             headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
-                             out: UnsafeMutablePointer<Float>) {
-        nmt_attend(q, keys + headOffset, values + headOffset, headDim, origins, rowStride, keyCount, headDim, scale,
-                   scores, out)
+    /// keys + origins[j] · rowStride + headOffset + j · headDim, and likewise its value. Query i
+    /// (of `queries` new positions, the first at position keyCount − queries) sees positions up to its own.
+    static func cachedJob(q: UnsafePointer<Float>, ldq: Int, queries: Int, keys: UnsafePointer<Float>,
+                          values: UnsafePointer<Float>, origins: UnsafePointer<Int32>, rowStride: Int,
+                          headOffset: Int, headDim: Int, keyCount: Int, out: UnsafeMutablePointer<Float>,
+                          ldo: Int) -> nmt_attention_job {
+        nmt_attention_job(q: q, out: out, keys: keys + headOffset, values: values + headOffset, origins: origins,
+                          row_stride: rowStride, stride: headDim, queries: queries, ldq: ldq, ldo: ldo,
+                          key_count: keyCount, first_visible: keyCount - queries + 1)
+    }
+
+    /// softmax(q·kᵀ · scale)·v for every job, over threads when the work is worth it. Sequences
+    /// are short (tens to hundreds of keys), so fused dot products and scaled additions per query
+    /// (`nmt_attend`) beat GEMM calls here. scores: scratch, grown as needed.
+    static func run(_ jobs: [nmt_attention_job], headDim: Int, scale: Float, scores: ScratchBuffer) {
+        var work = 0, longest = 1
+        for job in jobs {
+            work += job.queries * job.key_count * headDim
+            longest = max(longest, job.key_count)
+        }
+        let threads = Threads.forWork(work)
+        let scratch = scores.reserve(threads * longest)
+        jobs.withUnsafeBufferPointer {
+            nmt_attention($0.baseAddress, $0.count, headDim, scale, scratch, longest, threads)
+        }
     }
 }

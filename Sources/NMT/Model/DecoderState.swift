@@ -1,3 +1,5 @@
+import CKernels
+
 /// Everything that changes while decoding one batch: the self-attention cache, the
 /// cross-attention keys and values (computed once per source, shared by all rows of a sentence)
 /// and scratch buffers. The model itself stays immutable, so one model serves many states.
@@ -19,6 +21,8 @@ public final class DecoderState {
     let v = ScratchBuffer(), context = ScratchBuffer(), projected = ScratchBuffer()
     let hidden = ScratchBuffer(), scores = ScratchBuffer(), logits = ScratchBuffer(), positions = ScratchBuffer()
     let blockMax = ScratchBuffer(), blockSum = ScratchBuffer(), normalizers = ScratchBuffer()
+    /// Attention jobs of one layer, [rows × heads], refilled every layer without reallocating.
+    var attentionJobs: [nmt_attention_job] = []
 
     /// log Σ exp of each row of logits that the last `decode` returned ([rows, steps]); valid until
     /// the next call.

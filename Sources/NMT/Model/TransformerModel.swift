@@ -69,6 +69,7 @@ public final class TransformerModel: @unchecked Sendable {
                            v: ScratchBuffer(rows * d), context: ScratchBuffer(rows * d),
                            projected: ScratchBuffer(rows * d), scores: ScratchBuffer(S),
                            hidden: ScratchBuffer(rows * config.encoderFFNDim))
+            var jobs: [nmt_attention_job] = []  // [batch × heads]
             let x = x.baseAddress!
             for layer in encoderLayers {
                 // Self-attention block.
@@ -76,18 +77,17 @@ public final class TransformerModel: @unchecked Sendable {
                 let attention = layer.selfAttention
                 let (q, k, v, context) = (scratch.q.pointer, scratch.k.pointer, scratch.v.pointer, scratch.context.pointer)
                 Linear.apply(attention.query, attention.key, attention.value, to: input, rows: rows, into: q, k, v)
-                let heads = attention.heads
-                let scores = scratch.scores.reserve(threads * S)  // [threads, S]
-                parallelChunks(batch.count * heads, threads: Threads.forWork(batch.count * S * S * d)) { range, chunk in
-                    for pair in range {
-                        let (b, h) = (pair / heads, pair % heads)
-                        let o = b * S * d + h * attention.headDim
-                        MultiHeadAttention.attendHead(
-                            q: q + o, ldq: d, queries: lengths[b], k: k + o, v: v + o, ldk: d,
-                            keyCount: lengths[b], causalOffset: nil, headDim: attention.headDim,
-                            scale: attention.scale, scores: scores + chunk * S, out: context + o, ldo: d)
+                let heads = attention.heads, headDim = attention.headDim
+                jobs.removeAll(keepingCapacity: true)
+                for b in 0..<batch.count {
+                    for h in 0..<heads {
+                        let o = b * S * d + h * headDim
+                        jobs.append(MultiHeadAttention.job(q: q + o, ldq: d, queries: lengths[b], k: k + o, v: v + o,
+                                                           ldk: d, keyCount: lengths[b], causalOffset: nil,
+                                                           out: context + o, ldo: d))
                     }
                 }
+                MultiHeadAttention.run(jobs, headDim: headDim, scale: attention.scale, scores: scratch.scores)
                 attention.output(context, rows: rows, into: scratch.projected.pointer)
                 residual(x, scratch.projected.pointer, rows: rows, norm: layer.selfAttentionNorm)
                 // Feed-forward block.
@@ -168,8 +168,6 @@ public final class TransformerModel: @unchecked Sendable {
         let (q, k, v) = (state.q.reserve(n * d), state.k.reserve(n * d), state.v.reserve(n * d))
         let context = state.context.reserve(n * d), projected = state.projected.reserve(n * d)
         state.normed.reserve(n * d)
-        let scoreStride = max(p0 + steps, state.sourcePaddedLength)  // one row of keys per thread
-        let scores = state.scores.reserve(threads * scoreStride)
         let cache = state.cache
         for (l, layer) in decoderLayers.enumerated() {
             // Masked self-attention over the cache.
@@ -178,9 +176,9 @@ public final class TransformerModel: @unchecked Sendable {
             var input = preNorm(layer.selfAttentionNorm, x, rows: n, scratch: state.normed)
             Linear.apply(attention.query, attention.key, attention.value, to: input, rows: n, into: q, k, v)
             let keys = cache.keys[l], values = cache.values[l]
-            parallelChunks(rows * heads, threads: Threads.forWork(n * (p0 + steps) * d)) { range, chunk in
-                for pair in range {
-                    let (r, h) = (pair / heads, pair % heads)
+            state.attentionJobs.removeAll(keepingCapacity: true)
+            for r in 0..<rows {
+                for h in 0..<heads {
                     let slot = cache.offset(row: r, head: h)
                     for t in 0..<steps {
                         let from = (r * steps + t) * d + h * headDim
@@ -188,16 +186,14 @@ public final class TransformerModel: @unchecked Sendable {
                         (values + slot + (p0 + t) * headDim).update(from: v + from, count: headDim)
                     }
                     // Query t of the new steps sees positions 0...p0 + t, wherever they are stored.
-                    for t in 0..<steps {
-                        let o = (r * steps + t) * d + h * headDim
-                        MultiHeadAttention.attendCached(
-                            q: q + o, keys: keys, values: values, origins: cache.origins(row: r),
-                            rowStride: cache.offset(row: 1, head: 0), headOffset: cache.offset(row: 0, head: h),
-                            keyCount: p0 + t + 1, headDim: headDim, scale: attention.scale,
-                            scores: scores + chunk * scoreStride, out: context + o)
-                    }
+                    let o = r * steps * d + h * headDim
+                    state.attentionJobs.append(MultiHeadAttention.cachedJob(
+                        q: q + o, ldq: d, queries: steps, keys: keys, values: values, origins: cache.origins(row: r),
+                        rowStride: cache.offset(row: 1, head: 0), headOffset: cache.offset(row: 0, head: h),
+                        headDim: headDim, keyCount: p0 + steps, out: context + o, ldo: d))
                 }
             }
+            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: attention.scale, scores: state.scores)
             attention.output(context, rows: n, into: projected)
             residual(x, projected, rows: n, norm: layer.selfAttentionNorm)
 
@@ -206,23 +202,23 @@ public final class TransformerModel: @unchecked Sendable {
             input = preNorm(layer.crossAttentionNorm, x, rows: n, scratch: state.normed)
             cross.query(input, rows: n, into: q)
             let S = state.sourcePaddedLength
+            state.attentionJobs.removeAll(keepingCapacity: true)
             state.crossKeys[l].withUnsafeBufferPointer { crossKeys in
                 state.crossValues[l].withUnsafeBufferPointer { crossValues in
-                    parallelChunks(rows * heads, threads: Threads.forWork(n * S * d)) { range, chunk in
-                        for pair in range {
-                            let (r, h) = (pair / heads, pair % heads)
-                            let sentence = state.rowSentence[r]
+                    for r in 0..<rows {
+                        let sentence = state.rowSentence[r]
+                        for h in 0..<heads {
                             let slot = (sentence * heads + h) * S * headDim
                             let o = r * steps * d + h * headDim
-                            MultiHeadAttention.attendHead(
-                                q: q + o, ldq: d, queries: steps,
-                                k: crossKeys.baseAddress! + slot, v: crossValues.baseAddress! + slot, ldk: headDim,
-                                keyCount: state.sourceLengths[sentence], causalOffset: nil, headDim: headDim,
-                                scale: cross.scale, scores: scores + chunk * scoreStride, out: context + o, ldo: d)
+                            state.attentionJobs.append(MultiHeadAttention.job(
+                                q: q + o, ldq: d, queries: steps, k: crossKeys.baseAddress! + slot,
+                                v: crossValues.baseAddress! + slot, ldk: headDim, keyCount: state.sourceLengths[sentence],
+                                causalOffset: nil, out: context + o, ldo: d))
                         }
                     }
                 }
             }
+            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: cross.scale, scores: state.scores)
             cross.output(context, rows: n, into: projected)
             residual(x, projected, rows: n, norm: layer.crossAttentionNorm)
 
@@ -250,8 +246,6 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     // MARK: Helpers
-
-    private var threads: Int { Threads.count }
 
     /// Scaled token embedding plus position vector.
     @inline(__always)
