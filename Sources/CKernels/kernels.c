@@ -239,7 +239,22 @@ void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, s
 #endif
 
 float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
-void nmt_swish(float *x, size_t n) { DISPATCH(swish, x, n); }
+static void swish(float *x, size_t n) { DISPATCH(swish, x, n); }
+void nmt_activate(nmt_activation f, float *x, size_t n) {
+    switch (f) {
+    case NMT_IDENTITY:
+        return;
+    case NMT_RELU:
+        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
+        return;
+    case NMT_SWISH:
+        swish(x, n);
+        return;
+    case NMT_GELU:
+        for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1 + erff(x[i] * 0.70710678118654752f));
+        return;
+    }
+}
 void nmt_add(const float *x, float *y, size_t n) { DISPATCH(add, x, y, n); }
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n) {
     DISPATCH(layer_norm, x, gamma, beta, eps, y, n);

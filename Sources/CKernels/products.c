@@ -31,6 +31,9 @@ static void run_blocks(void *context, size_t begin, size_t end) {
             nmt_matmul_transposed(region->x, region->rows, product->weight + start * region->k, stop - start,
                                   region->k, product->bias ? product->bias + start : NULL, product->y + start,
                                   product->n);
+            if (product->activation != NMT_IDENTITY)
+                for (size_t r = 0; r < region->rows; r++)
+                    nmt_activate(product->activation, product->y + r * product->n + start, stop - start);
             if (product->block_max)
                 for (size_t r = 0; r < region->rows; r++)
                     nmt_block_statistics(product->y + r * product->n + start, stop - start,

@@ -40,6 +40,36 @@ import Testing
         }
     }
 
+    /// An activation fused into a product (each thread applies it to the blocks it computed) gives
+    /// the same bits as applying it to the whole output afterwards.
+    @Test func activationInsideTheProductMatchesActivationAfterIt() {
+        var seed: UInt64 = 5
+        func random() -> Float {  // deterministic, in [-2, 2)
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed) >> 40) / Float(1 << 22)
+        }
+        for activation in [ModelConfig.Activation.relu, .swish, .gelu] {
+            for (outputSize, rows) in [(5, 1), (33, 3), (1030, 2)] {
+                let inputSize = 40
+                let weight = (0..<(outputSize * inputSize)).map { _ in random() }
+                let bias = (0..<outputSize).map { _ in random() }
+                let x = (0..<(rows * inputSize)).map { _ in random() }
+                var fused = [Float](repeating: .nan, count: rows * outputSize), after = fused
+                weight.withUnsafeBufferPointer { w in
+                    bias.withUnsafeBufferPointer { b in
+                        let linear = Linear(weight: w.baseAddress!, bias: b.baseAddress!, outputSize: outputSize,
+                                            inputSize: inputSize)
+                        linear(x, rows: rows, into: &fused, activation: activation)
+                        linear(x, rows: rows, into: &after)
+                    }
+                }
+                nmt_activate(activation.kernel, &after, rows * outputSize)
+                #expect(fused == after, "\(activation), out \(outputSize), rows \(rows)")
+                #expect(Set(fused).count > outputSize / 2, "the activation left few distinct values")
+            }
+        }
+    }
+
     /// The output projection's log-softmax normalizers come from statistics of 16-logit blocks
     /// gathered inside the product: against log Σ exp in Double, for sizes around the block edges.
     @Test func blockStatisticsGiveTheLogSumExpOfEachRow() {
@@ -158,13 +188,13 @@ import Testing
 
     @Test func activations() {
         var x: [Float] = [-1, 0, 2]
-        ModelConfig.Activation.relu.apply(&x, count: 3)
+        nmt_activate(ModelConfig.Activation.relu.kernel, &x, 3)
         #expect(x == [0, 0, 2])
         x = [-1, 0, 2]
-        ModelConfig.Activation.swish.apply(&x, count: 3)
+        nmt_activate(ModelConfig.Activation.swish.kernel, &x, 3)
         #expect(maxAbsDifference(x, [Float(-1 / (1 + exp(1.0))), 0, Float(2 / (1 + exp(-2.0)))]) < 1e-6)
         x = [-1, 0, 2]
-        ModelConfig.Activation.gelu.apply(&x, count: 3)
+        nmt_activate(ModelConfig.Activation.gelu.kernel, &x, 3)
         #expect(maxAbsDifference(x, [-0.15865526, 0, 1.9544997]) < 1e-6)
     }
 }

@@ -13,8 +13,10 @@ extern "C" {
 
 /// max over x[0..<n] (-inf for n = 0).
 float nmt_max(const float *x, size_t n);
-/// x[i] = x[i] / (1 + exp(-x[i])) (SiLU).
-void nmt_swish(float *x, size_t n);
+/// An activation applied in place: relu max(x, 0); swish x / (1 + exp(-x)) (PyTorch's SiLU);
+/// gelu the exact erf form 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default GELU).
+typedef enum { NMT_IDENTITY = 0, NMT_RELU, NMT_SWISH, NMT_GELU } nmt_activation;
+void nmt_activate(nmt_activation f, float *x, size_t n);
 /// y[i] += x[i].
 void nmt_add(const float *x, float *y, size_t n);
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta over one row of n (y may be x).
@@ -57,12 +59,13 @@ void nmt_attention(const nmt_attention_job *jobs, size_t count, size_t dim, floa
 /// The index of the first maximum of x[0..<n].
 size_t nmt_argmax(const float *x, size_t n);
 
-/// One product of a parallel region: y[r, o] = x[r, :] . weight[o, :] + bias[o].
+/// One product of a parallel region: y[r, o] = activation(x[r, :] . weight[o, :] + bias[o]).
 typedef struct {
     const float *weight;  /// [n, k]
     const float *bias;    /// [n] or NULL
     float *y;             /// [rows, n]
     size_t n;
+    nmt_activation activation;
     /// Both NULL, or [rows, nmt_product_blocks(n)]: nmt_block_statistics of each row of y, computed
     /// while its blocks are in cache (log-softmax over a vocabulary without another pass).
     float *block_max;

@@ -7,8 +7,7 @@ struct FeedForward: Sendable {
     /// x: [rows, dModel] → y: [rows, dModel]; hidden: scratch of [rows, ffnDim].
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, hidden: UnsafeMutablePointer<Float>,
                         into y: UnsafeMutablePointer<Float>) {
-        fc1(x, rows: rows, into: hidden)
-        activation.apply(hidden, count: rows * fc1.outputSize)
+        fc1(x, rows: rows, into: hidden, activation: activation)
         fc2(hidden, rows: rows, into: y)
     }
 }

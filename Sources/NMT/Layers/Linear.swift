@@ -25,10 +25,13 @@ struct Linear: @unchecked Sendable {
     /// Blocks of 16 columns: the size of one row of block statistics.
     var blocks: Int { nmt_product_blocks(outputSize) }
 
-    /// x: [rows, inputSize] → y: [rows, outputSize]
-    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+    /// x: [rows, inputSize] → y: [rows, outputSize], then `activation` applied to y by each thread
+    /// to the blocks it computed, while they are in its cache.
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                        activation: ModelConfig.Activation? = nil) {
         guard rows > 0 else { return }
         var product = self.product(into: y)
+        product.activation = activation?.kernel ?? NMT_IDENTITY
         nmt_products(x, rows, inputSize, &product, 1, Threads.forWork(rows * outputSize * inputSize))
     }
 
@@ -59,6 +62,7 @@ struct Linear: @unchecked Sendable {
     }
 
     private func product(into y: UnsafeMutablePointer<Float>) -> nmt_product {
-        nmt_product(weight: weight, bias: bias, y: y, n: outputSize, block_max: nil, block_sum: nil)
+        nmt_product(weight: weight, bias: bias, y: y, n: outputSize, activation: NMT_IDENTITY, block_max: nil,
+                    block_sum: nil)
     }
 }

@@ -7,10 +7,6 @@ enum VectorMath {
     @inline(__always)
     static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float { nmt_max(x, count) }
 
-    /// x[i] · σ(x[i]) in place.
-    @inline(__always)
-    static func swish(_ x: UnsafeMutablePointer<Float>, count: Int) { nmt_swish(x, count) }
-
     /// y[i] += x[i]
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) { nmt_add(x, y, count) }
