@@ -56,7 +56,9 @@ struct MultiHeadAttention: Sendable {
             work += job.queries * job.key_count * headDim
             longest = max(longest, job.key_count)
         }
-        let threads = Threads.forWork(work)
+        // A key costs a dot product, a softmax term and a scaled addition, with a reduction per
+        // key: about four times a product's multiply-add per element.
+        let threads = Threads.forWork(4 * work)
         let scratch = scores.reserve(threads * longest)
         jobs.withUnsafeBufferPointer {
             nmt_attention($0.baseAddress, $0.count, headDim, scale, scratch, longest, threads)
