@@ -37,6 +37,11 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         (x) < -87.33654f ? (v8f)0.0f : e;                                             \
     })
 
+// Where key (and value) j of an attention sits: see nmt_attend.
+static inline size_t entry_offset(const int32_t *origins, size_t row_stride, size_t stride, size_t j) {
+    return (origins ? (size_t)origins[j] * row_stride : 0) + j * stride;
+}
+
 // Each kernel is compiled twice: for the baseline CPU and for AVX2+FMA; `pick` chooses at run time.
 #define KERNELS(SUFFIX, ATTR)                                                          \
     ATTR static float max_##SUFFIX(const float *x, size_t n) {                        \
@@ -174,7 +179,7 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
                                      const int32_t *origins, size_t row_stride, size_t count, size_t dim, \
                                      float scale, float *scores, float *out) {        \
         for (size_t j = 0; j < count; j++) {                                          \
-            const float *key = keys + (origins ? (size_t)origins[j] * row_stride : 0) + j * stride; \
+            const float *key = keys + entry_offset(origins, row_stride, stride, j); \
             scores[j] = dot_##SUFFIX(q, key, dim) * scale;                            \
         }                                                                             \
         float m = max_##SUFFIX(scores, count);                                        \
@@ -185,14 +190,14 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
             if (width < 64) {                                                         \
                 for (size_t i = 0; i < width; i++) out[c + i] = 0;                    \
                 for (size_t j = 0; j < count; j++) {                                  \
-                    const float *value = values + (origins ? (size_t)origins[j] * row_stride : 0) + j * stride + c; \
+                    const float *value = values + entry_offset(origins, row_stride, stride, j) + c; \
                     for (size_t i = 0; i < width; i++) out[c + i] += scores[j] * value[i]; \
                 }                                                                     \
                 continue;                                                             \
             }                                                                         \
             v8f a[8] = {0};                                                           \
             for (size_t j = 0; j < count; j++) {                                      \
-                const float *value = values + (origins ? (size_t)origins[j] * row_stride : 0) + j * stride + c; \
+                const float *value = values + entry_offset(origins, row_stride, stride, j) + c; \
                 for (int i = 0; i < 8; i++) a[i] += scores[j] * load8(value + 8 * i); \
             }                                                                         \
             for (int i = 0; i < 8; i++) store8(out + c + 8 * i, a[i]);                \

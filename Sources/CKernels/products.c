@@ -16,15 +16,13 @@ struct region {
     size_t count;
 };
 
-static size_t blocks_of(const nmt_product *product) { return (product->n + BLOCK - 1) / BLOCK; }
-
 // Blocks begin..<end, numbered across the products one after the other.
 static void run_blocks(void *context, size_t begin, size_t end) {
     const struct region *region = context;
     size_t first = 0;  // the first block of product p
     for (size_t p = 0; p < region->count && first < end; p++) {
         const nmt_product *product = &region->products[p];
-        size_t blocks = blocks_of(product);
+        size_t blocks = nmt_product_blocks(product->n);
         size_t lower = begin > first ? begin - first : 0, upper = end - first < blocks ? end - first : blocks;
         if (lower < upper) {
             size_t start = lower * BLOCK, stop = upper * BLOCK < product->n ? upper * BLOCK : product->n;
@@ -46,7 +44,7 @@ static void run_blocks(void *context, size_t begin, size_t end) {
 
 void nmt_products(const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads) {
     size_t blocks = 0;
-    for (size_t p = 0; p < count; p++) blocks += blocks_of(&products[p]);
+    for (size_t p = 0; p < count; p++) blocks += nmt_product_blocks(products[p].n);
     struct region region = {x, rows, k, products, count};
     nmt_parallel_claims(run_blocks, &region, blocks, threads);
 }

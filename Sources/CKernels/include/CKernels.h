@@ -86,8 +86,9 @@ typedef void (*nmt_task)(void *context, size_t chunk);
 void nmt_parallel(nmt_task task, void *context, size_t chunks);
 /// A piece begin..<end of a claimed region.
 typedef void (*nmt_range_task)(void *context, size_t begin, size_t end);
-/// Runs task over pieces covering 0..<count, claimed by up to `threads` threads as they become
-/// free (guided: large pieces first, single items at the end); for work that may run in any order.
+/// Runs task over pieces covering 0..<count on up to `threads` threads: thread c works through the
+/// c-th contiguous share in shrinking pieces, then takes pieces from the back of the others'
+/// shares; for work that may run in any order.
 void nmt_parallel_claims(nmt_range_task task, void *context, size_t count, size_t threads);
 
 #ifdef __cplusplus

@@ -29,10 +29,9 @@ struct Linear: @unchecked Sendable {
     /// to the blocks it computed, while they are in its cache.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                         activation: ModelConfig.Activation? = nil) {
-        guard rows > 0 else { return }
         var product = self.product(into: y)
         product.activation = activation?.kernel ?? NMT_IDENTITY
-        nmt_products(x, rows, inputSize, &product, 1, Threads.forWork(rows * outputSize * inputSize))
+        run(product, on: x, rows: rows)
     }
 
     /// As `callAsFunction`, and for each row of y the statistics of its 16-column blocks
@@ -40,10 +39,9 @@ struct Linear: @unchecked Sendable {
     /// [rows, blocks]. The output projection uses them for log-softmax over the vocabulary.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                         blockMax: UnsafeMutablePointer<Float>, blockSum: UnsafeMutablePointer<Float>) {
-        guard rows > 0 else { return }
         var product = self.product(into: y)
         (product.block_max, product.block_sum) = (blockMax, blockSum)
-        nmt_products(x, rows, inputSize, &product, 1, Threads.forWork(rows * outputSize * inputSize))
+        run(product, on: x, rows: rows)
     }
 
     /// Three layers applied to the same input in one parallel region (attention's query, key and
@@ -59,6 +57,12 @@ struct Linear: @unchecked Sendable {
                 nmt_products(x, rows, a.inputSize, $0, 3, Threads.forWork(work))
             }
         }
+    }
+
+    private func run(_ product: nmt_product, on x: UnsafePointer<Float>, rows: Int) {
+        guard rows > 0 else { return }
+        var product = product
+        nmt_products(x, rows, inputSize, &product, 1, Threads.forWork(rows * outputSize * inputSize))
     }
 
     private func product(into y: UnsafeMutablePointer<Float>) -> nmt_product {
