@@ -1,4 +1,5 @@
-#include "CKernels.h"
+#include "internal.h"
+#include "vector_exp.h"
 
 #include <stdatomic.h>
 
@@ -16,33 +17,10 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
 #define hsum8(v) ({ v8f _h = (v); ((_h.s0 + _h.s4) + (_h.s1 + _h.s5)) + ((_h.s2 + _h.s6) + (_h.s3 + _h.s7)); })
 #define hmax8(v) ({ v8f _h = (v); float _m = _h.s0; for (int _i = 1; _i < 8; _i++) _m = _h[_i] > _m ? _h[_i] : _m; _m; })
 
-// e^x: x = n ln2 + r, n the nearest integer (1.5*2^23 rounding trick), e^r by Cephes' polynomial,
-// 2^n in the exponent bits. Within 2 ulp; x below -87.3 gives 0 (so -inf gives 0).
-#define EXP8_BODY(x)                                                                  \
-    ({                                                                                \
-        v8f xc = __builtin_elementwise_min(__builtin_elementwise_max((x), (v8f)-87.33654f), (v8f)88.0f); \
-        v8f t = xc * 1.44269504088896341f + 12582912.0f;                              \
-        v8f n = t - 12582912.0f;                                                      \
-        v8f r = xc - n * 0.693359375f;                                                \
-        r = r + n * 2.12194440e-4f;                                                   \
-        v8f y = 1.9875691500e-4f;                                                     \
-        y = y * r + 1.3981999507e-3f;                                                 \
-        y = y * r + 8.3334519073e-3f;                                                 \
-        y = y * r + 4.1665795894e-2f;                                                 \
-        y = y * r + 1.6666665459e-1f;                                                 \
-        y = y * r + 5.0000001201e-1f;                                                 \
-        y = y * (r * r) + r + 1.0f;                                                   \
-        v8i bits = (__builtin_bit_cast(v8i, t) - 0x4B400000 + 127) << 23;           \
-        v8f e = y * __builtin_bit_cast(v8f, bits);                                    \
-        (x) < -87.33654f ? (v8f)0.0f : e;                                             \
-    })
+#define EXP8_BODY(x) VECTOR_EXP(v8f, v8i, x)
 
-// Where key (and value) j of an attention sits: see nmt_attend.
-static inline size_t entry_offset(const int32_t *origins, size_t row_stride, size_t stride, size_t j) {
-    return (origins ? (size_t)origins[j] * row_stride : 0) + j * stride;
-}
-
-// Each kernel is compiled twice: for the baseline CPU and for AVX2+FMA; `pick` chooses at run time.
+// Each kernel is compiled twice, for the baseline CPU and for AVX2+FMA, and DISPATCH chooses at run
+// time; the hottest ones also have an AVX-512 version in their own file (internal.h).
 #define KERNELS(SUFFIX, ATTR)                                                          \
     ATTR static float max_##SUFFIX(const float *x, size_t n) {                        \
         size_t i = 0;                                                                 \
@@ -211,6 +189,9 @@ static inline size_t entry_offset(const int32_t *origins, size_t row_stride, siz
 
 KERNELS(base, )
 
+// The highest instruction set this thread's kernels may use (nmt_limit_instruction_set).
+static _Thread_local int limit = NMT_AVX512;
+
 #if defined(__x86_64__)
 KERNELS(avx2, __attribute__((target("avx2,fma"))))
 
@@ -228,16 +209,13 @@ static int test_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_
 static int test_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 static int has_avx2(void) {
     static _Atomic int cache = -1;
-    return cached_test(&cache, test_avx2);
+    return limit >= NMT_AVX2 && cached_test(&cache, test_avx2);
 }
 static int has_avx512(void) {
     static _Atomic int cache = -1;
-    return cached_test(&cache, test_avx512);
+    return limit >= NMT_AVX512 && cached_test(&cache, test_avx512);
 }
 
-// In matmul_avx512.c.
-void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, size_t n, size_t k, const float *bias,
-                                  float *y, size_t ldy);
 #define DISPATCH(NAME, ...) return has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
 #else
 #define DISPATCH(NAME, ...) return NAME##_base(__VA_ARGS__)
@@ -267,9 +245,15 @@ void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float
 size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
 void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
                 size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out) {
+#if defined(__x86_64__)
+    if (has_avx512()) return nmt_attend_avx512(q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
+#endif
     DISPATCH(attend, q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
 }
 void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums) {
+#if defined(__x86_64__)
+    if (has_avx512()) return nmt_block_statistics_avx512(x, n, maxima, sums);
+#endif
     DISPATCH(block_statistics, x, n, maxima, sums);
 }
 float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t blocks) {
@@ -282,3 +266,5 @@ void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n
 #endif
     DISPATCH(matmul_transposed, x, rows, w, n, k, bias, y, ldy);
 }
+
+void nmt_limit_instruction_set(nmt_instruction_set highest) { limit = highest; }

@@ -7,33 +7,12 @@
 // 16-float chunk of k costs R + 4 loads for 4·R multiply-adds. The 4 weight rows (≤ 16 KB) stay in
 // L1 while every group of input rows uses them, so each weight is read from memory once per
 // product. The 16 accumulators are summed horizontally together by a transpose-and-add tree
-// (reduce16): about 3 instructions per output instead of 10. Measured against OpenBLAS 0.3.21's
+// (reduce16_add): about 3 instructions per output instead of 10. Measured against OpenBLAS 0.3.21's
 // sgemm on one Zen 4 core, this is 1.0–2.6× as fast from 1 to 300 rows.
-#include "CKernels.h"
+#include "internal.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f")))
-
-// Lane i of the result is the sum of the 16 lanes of a[i].
-AVX512 static inline __m512 reduce16(const __m512 a[16]) {
-    // [a0 a1 a0 a1] partials in each 128-bit lane, for the pairs (a0, a1), (a2, a3), ...
-    __m512 b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
-    // [a0 a1 a2 a3] partials in each 128-bit lane.
-    __m512 c[4];
-    for (int i = 0; i < 4; i++)
-        c[i] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    // 128-bit lanes [a0..3, a0..3, a4..7, a4..7] and [a8..11, a8..11, a12..15, a12..15].
-    __m512 d[2];
-    for (int i = 0; i < 2; i++)
-        d[i] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0x88),
-                             _mm512_shuffle_f32x4(c[2 * i], c[2 * i + 1], 0xDD));
-    return _mm512_add_ps(_mm512_shuffle_f32x4(d[0], d[1], 0x88), _mm512_shuffle_f32x4(d[0], d[1], 0xDD));
-}
+#include "avx512.h"
 
 // y[r, c] = x[r, :] · w[c, :] + bias[c] for r < R and 4 weight rows c (no bias when NULL). With R · 4 · U = 16,
 // k is unrolled U times (U partial sums per output), so that each of the 4 weight rows is read in
@@ -59,7 +38,7 @@ AVX512 static inline __m512 reduce16(const __m512 a[16]) {
                 }                                                                                   \
             }                                                                                       \
         for (; i < k; i += 16) {                                                                    \
-            __mmask16 m = k - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - i)) - 1);       \
+            __mmask16 m = first_lanes(k - i);       \
             __m512 xv[R];                                                                           \
             for (int r = 0; r < R; r++) xv[r] = _mm512_maskz_loadu_ps(m, x + r * k + i);            \
             for (int c = 0; c < 4; c++) {                                                           \
@@ -69,7 +48,7 @@ AVX512 static inline __m512 reduce16(const __m512 a[16]) {
             }                                                                                       \
         }                                                                                           \
         float out[16];                                                                              \
-        _mm512_storeu_ps(out, reduce16(acc));                                                       \
+        _mm512_storeu_ps(out, reduce16_add(acc));                                                       \
         for (int r = 0; r < R; r++)                                                                 \
             for (int c = 0; c < 4; c++) {                                                           \
                 float s = 0;                                                                        \
@@ -88,7 +67,7 @@ AVX512 static float dot(const float *x, const float *w, size_t k) {
     size_t i = 0;
     for (; i + 16 <= k; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(x + i), acc);
     if (i < k) {
-        __mmask16 m = (__mmask16)((1u << (k - i)) - 1);
+        __mmask16 m = first_lanes(k - i);
         acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w + i), _mm512_maskz_loadu_ps(m, x + i), acc);
     }
     return _mm512_reduce_add_ps(acc);

@@ -110,6 +110,61 @@ import Testing
         #expect(nmt_log_sum_exp_of_blocks(maxima, sums, 2) == -.infinity)
     }
 
+    /// Every version of the kernels (baseline, AVX2, AVX-512: the ones this CPU has) against
+    /// Double, called directly on this thread: products on awkward shapes, attention over keys
+    /// scattered by origins (16-key groups and 64-wide value chunks with every remainder), and
+    /// block statistics around block edges.
+    @Test(arguments: [NMT_BASELINE, NMT_AVX2, NMT_AVX512])
+    func everyInstructionSetMatchesDouble(_ highest: nmt_instruction_set) {
+        nmt_limit_instruction_set(highest)
+        defer { nmt_limit_instruction_set(NMT_AVX512) }
+        var seed: UInt64 = 13
+        func random() -> Float {  // deterministic, in [-1, 1)
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed) >> 40) / Float(1 << 23)
+        }
+        for (rows, n, k) in [(1, 7, 1), (1, 33, 65), (3, 20, 17), (5, 9, 100), (6, 4, 259)] {
+            let x = (0..<(rows * k)).map { _ in random() }, w = (0..<(n * k)).map { _ in random() }
+            let bias = (0..<n).map { _ in random() }
+            var y = [Float](repeating: .nan, count: rows * n)
+            nmt_matmul_transposed(x, rows, w, n, k, bias, &y, n)
+            var worst = 0.0
+            for r in 0..<rows {
+                for o in 0..<n {
+                    let expected = (0..<k).reduce(Double(bias[o])) { $0 + Double(x[r * k + $1]) * Double(w[o * k + $1]) }
+                    worst = max(worst, abs(Double(y[r * n + o]) - expected))
+                }
+            }
+            #expect(worst < 1e-4, "\(highest): product \(rows)×\(k) · \(k)×\(n): \(worst)")
+        }
+        // Three cache rows of up to 100 positions; position j of the history sits in row origins[j].
+        let rowStride = 100 * 130
+        let keys = (0..<(3 * rowStride)).map { _ in random() }, values = (0..<(3 * rowStride)).map { _ in random() }
+        for dim in [1, 15, 16, 17, 64, 65, 130] {
+            for count in [1, 2, 15, 16, 17, 33, 100] {
+                let q = (0..<dim).map { _ in 2 * random() }
+                let origins = (0..<count).map { _ in Int32((random() + 1) * 1.5) }
+                var scores = [Float](repeating: .nan, count: count), out = [Float](repeating: .nan, count: dim)
+                nmt_attend(q, keys, values, dim, origins, rowStride, count, dim, 0.5, &scores, &out)
+                let offsets = (0..<count).map { Int(origins[$0]) * rowStride + $0 * dim }
+                let logits = offsets.map { o in 0.5 * (0..<dim).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[o + $1]) } }
+                let e = logits.map { exp($0 - logits.max()!) }, total = e.reduce(0, +)
+                let expected = (0..<dim).map { c in Float(zip(e, offsets).reduce(0.0) { $0 + $1.0 * Double(values[$1.1 + c]) } / total) }
+                #expect(maxAbsDifference(out, expected) < 1e-5, "\(highest): attention over \(count) keys of \(dim)")
+            }
+        }
+        for n in [1, 15, 16, 17, 255, 256, 257, 300, 8001] {
+            let x = (0..<n).map { i in i % 37 == 5 ? -Float.infinity : 8 * random() }
+            let blocks = (n + 15) / 16
+            var maxima = [Float](repeating: .nan, count: blocks), sums = maxima
+            nmt_block_statistics(x, n, &maxima, &sums)
+            let m = Double(x.max()!), expected = m + log(x.reduce(0.0) { $0 + exp(Double($1) - m) })
+            #expect(abs(Double(nmt_log_sum_exp_of_blocks(maxima, sums, blocks)) - expected) < 1e-5,
+                    "\(highest): block statistics of \(n)")
+            #expect(maxima == (0..<blocks).map { x[(16 * $0)..<min(n, 16 * $0 + 16)].max()! }, "\(highest): maxima of \(n)")
+        }
+    }
+
     /// Two queries, three keys, head size 2, computed by hand.
     @Test func attentionOnAHandComputedCase() {
         let q: [Float] = [1, 0, 0, 2]               // [2, 2]

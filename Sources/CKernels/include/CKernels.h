@@ -78,6 +78,13 @@ void nmt_products(const float *x, size_t rows, size_t k, const nmt_product *prod
 /// Blocks of 16 columns in n (the size of an nmt_product's block statistics per row).
 size_t nmt_product_blocks(size_t n);
 
+/// The instruction sets the kernels choose from at run time, each used only when the CPU has it.
+typedef enum { NMT_BASELINE = 0, NMT_AVX2, NMT_AVX512 } nmt_instruction_set;
+/// Keeps the kernels that the calling thread runs at or below `highest` (NMT_AVX512, the default,
+/// allows all; the pool's threads keep theirs), so that tests reach every version of a kernel on
+/// one machine.
+void nmt_limit_instruction_set(nmt_instruction_set highest);
+
 /// One chunk of a parallel region.
 typedef void (*nmt_task)(void *context, size_t chunk);
 /// Runs task(context, c) for c in 0..<chunks, chunk 0 on the calling thread and the others on

@@ -1,0 +1,62 @@
+// nmt_attend for CPUs with AVX-512. A decoding step attends with one query per head over tens of
+// keys of 64 floats: a dot product per key that ends in its own horizontal sum spends more on the
+// sums than on the multiply-adds. Here the dot products of 16 keys build up side by side and are
+// reduced together (reduce16_add), the softmax runs 16 scores at a time, and the weighted sum of
+// the values keeps 64 outputs in four registers.
+#include "internal.h"
+
+#if defined(__x86_64__)
+#include "avx512.h"
+
+#include <math.h>
+
+AVX512 void nmt_attend_avx512(const float *q, const float *keys, const float *values, size_t stride,
+                              const int32_t *origins, size_t row_stride, size_t count, size_t dim, float scale,
+                              float *scores, float *out) {
+    // scores[j] = scale · q · key_j, 16 keys at a time (a short last group repeats its first key
+    // in the lanes it does not store).
+    __m512 highest = _mm512_set1_ps(-INFINITY);
+    for (size_t j = 0; j < count; j += 16) {
+        __mmask16 valid = first_lanes(count - j);
+        const float *key[16];
+        for (size_t i = 0; i < 16; i++)
+            key[i] = keys + entry_offset(origins, row_stride, stride, j + (j + i < count ? i : 0));
+        __m512 acc[16];
+        for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+        for (size_t d = 0; d < dim; d += 16) {
+            __mmask16 m = first_lanes(dim - d);
+            __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
+            for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, key[i] + d), qv, acc[i]);
+        }
+        __m512 s = _mm512_mul_ps(reduce16_add(acc), _mm512_set1_ps(scale));
+        _mm512_mask_storeu_ps(scores + j, valid, s);
+        highest = _mm512_mask_max_ps(highest, valid, highest, s);
+    }
+    // Softmax numerators in place; the division by their sum is left to the output.
+    float shift = _mm512_reduce_max_ps(highest);
+    __m512 total = _mm512_setzero_ps();
+    for (size_t j = 0; j < count; j += 16) {
+        __mmask16 valid = first_lanes(count - j);
+        v16f shifted = (v16f)_mm512_maskz_loadu_ps(valid, scores + j) - shift;
+        __m512 e = (__m512)VECTOR_EXP(v16f, v16i, shifted);
+        _mm512_mask_storeu_ps(scores + j, valid, e);
+        total = _mm512_add_ps(total, _mm512_maskz_mov_ps(valid, e));
+    }
+    __m512 inverse = _mm512_set1_ps(1 / _mm512_reduce_add_ps(total));
+    // out = Σ_j scores[j] · value_j / total, 64 outputs at a time.
+    for (size_t c = 0; c < dim; c += 64) {
+        __mmask16 m[4];
+        __m512 a[4];
+        for (int i = 0; i < 4; i++) {
+            m[i] = c + 16 * i < dim ? first_lanes(dim - c - 16 * i) : 0;
+            a[i] = _mm512_setzero_ps();
+        }
+        for (size_t j = 0; j < count; j++) {
+            const float *value = values + entry_offset(origins, row_stride, stride, j) + c;
+            __m512 p = _mm512_set1_ps(scores[j]);
+            for (int i = 0; i < 4; i++) a[i] = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m[i], value + 16 * i), a[i]);
+        }
+        for (int i = 0; i < 4; i++) _mm512_mask_storeu_ps(out + c + 16 * i, m[i], _mm512_mul_ps(a[i], inverse));
+    }
+}
+#endif
