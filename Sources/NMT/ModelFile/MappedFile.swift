@@ -18,14 +18,7 @@ final class MappedFile: @unchecked Sendable {
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpen(path: path, reason: "not a regular file") }
         let size = Int(info.st_size)
         guard size > 0 else { throw .tooSmall(size: 0) }
-        // Populated now (Linux), so that loading leaves the model ready to run: otherwise the first
-        // sentence pays a page fault per 64 KB of weights (3 ms for tiny.bin, 15 decoding steps' worth).
-        #if os(Linux)
-        let populate = MAP_POPULATE
-        #else
-        let populate: Int32 = 0
-        #endif
-        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE | populate, fd, 0), base != MAP_FAILED else {
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
             throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
         bytes = UnsafeRawBufferPointer(start: base, count: size)
