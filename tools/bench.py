@@ -31,7 +31,7 @@ THREADS = 2
 # this machine's neighbours slow it down for seconds to minutes at a time (single runs vary by
 # ±15–30%), and taking turns spreads such spells over all systems instead of one. In a round,
 # CTranslate2 and transformers translate the lines once untimed (warm-up) and once timed.
-ROUNDS = 3
+ROUNDS = 5
 
 
 def child(code, env_extra=None):
@@ -43,19 +43,50 @@ def child(code, env_extra=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def time_ours(binary, model, batch, beam, text):
+    """Seconds of one `translate` process over `text`, and its peak resident memory in MB."""
+    start = time.perf_counter()
+    # GNU time reports the peak resident set of this run alone (in KB, last line of stderr).
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", binary, "--model", model, "--batch-size", str(batch),
+                          "--beam-size", str(beam), "--min-length", str(LENGTH), "--max-length", str(LENGTH),
+                          "--threads", str(THREADS)],
+                         input=text, capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
 def run_ours(binary, model, lines, batch, beam):
-    """One round: the time of a run minus the time of loading, measured the same way with no input."""
-    def timed(inp):
-        start = time.perf_counter()
-        # GNU time reports the peak resident set of this run alone (in KB, last line of stderr).
-        out = subprocess.run(["/usr/bin/time", "-f", "%M", binary, "--model", model, "--batch-size", str(batch),
-                              "--beam-size", str(beam), "--min-length", str(LENGTH), "--max-length", str(LENGTH),
-                              "--threads", str(THREADS)],
-                             input=inp, capture_output=True, text=True, check=True)
-        return time.perf_counter() - start, int(out.stderr.strip().splitlines()[-1])
-    load = timed("")[0]
-    total, rss = timed("\n".join(lines) + "\n")
-    return {"tokens_per_s": len(lines) * LENGTH / (total - load), "load_s": load, "peak_mb": rss / 1024}
+    """One round: the time of an empty run (loading) and of a run over the lines."""
+    load, _ = time_ours(binary, model, batch, beam, "")
+    total, peak = time_ours(binary, model, batch, beam, "\n".join(lines) + "\n")
+    return {"total_s": total, "load_s": load, "peak_mb": peak}
+
+
+def paired_ratios(rounds, tokens):
+    """Ours over each other system round by round (the systems' turns in a round are seconds apart,
+    so they see about the same machine): median, lowest and highest of the per-round ratios."""
+    load = min(r["load_s"] for r in rounds["ours"])
+    ours = [tokens / (r["total_s"] - load) for r in rounds["ours"]]
+    paired = {}
+    for system, rs in rounds.items():
+        if system != "ours":
+            ratios = sorted(o / r["tokens_per_s"] for o, r in zip(ours, rs))
+            paired[system] = {"median": ratios[len(ratios) // 2] if len(ratios) % 2 else
+                              (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2,
+                              "min": ratios[0], "max": ratios[-1]}
+    return paired
+
+
+def best_of_rounds(rounds, tokens):
+    """A system's best over its rounds: highest speed, lowest load, highest peak memory. Our
+    translating time is the shortest run minus the shortest empty run, each the floor of its own
+    measurements: subtracting a round's own empty run would reward a round whose empty run was
+    slowed down."""
+    best = {"load_s": min(r["load_s"] for r in rounds), "peak_mb": max(r["peak_mb"] for r in rounds)}
+    if "total_s" in rounds[0]:
+        best["tokens_per_s"] = tokens / (min(r["total_s"] for r in rounds) - best["load_s"])
+    else:
+        best["tokens_per_s"] = max(r["tokens_per_s"] for r in rounds)
+    return best
 
 
 PEAK = """
@@ -233,7 +264,7 @@ def main():
         for batch, n in ((1, args.lines_batch1), (16, args.lines_batch16)):
             lines = all_lines[:n]
             for beam in (1, 4):
-                cell = {}
+                rounds = {}
                 for _ in range(args.rounds):
                     for system in args.systems.split(","):
                         if system == "ours":
@@ -245,10 +276,13 @@ def main():
                         else:
                             r = child(HF_CODE.format(dir=hf_dir, lines=lines, batch=batch, beam=beam, length=LENGTH,
                                                      threads=THREADS))
-                        best = cell.setdefault(system, r)  # best speed and load, highest peak over rounds
-                        best.update(tokens_per_s=max(best["tokens_per_s"], r["tokens_per_s"]),
-                                    load_s=min(best["load_s"], r["load_s"]), peak_mb=max(best["peak_mb"], r["peak_mb"]))
+                        rounds.setdefault(system, []).append(r)
+                cell = {system: best_of_rounds(rs, len(lines) * LENGTH) for system, rs in rounds.items()}
+                if "ours" in rounds:
+                    cell["paired"] = paired_ratios(rounds, len(lines) * LENGTH)
                 for system, r in cell.items():
+                    if system == "paired":
+                        continue
                     print(f"{name} batch {batch} {'greedy' if beam == 1 else 'beam4'} {system}: "
                           f"{r['tokens_per_s']:.0f} tokens/s, load {r['load_s']:.2f} s, peak {r['peak_mb']:.0f} MB",
                           flush=True)
@@ -258,19 +292,28 @@ def main():
         json.dump(results, f, indent=1)
 
     print(f"\ncopy bandwidth: {bandwidth / 1e9:.1f} GB/s; threads: {THREADS}; output length {LENGTH} tokens\n")
-    print("| model | cell | ours tok/s | CTranslate2 tok/s | transformers tok/s | ours / CT2 | ours / HF |")
-    print("|---|---|---|---|---|---|---|")
+    print("Best round of each system, and ours / other per round (median, lowest–highest):\n")
+    print("| model | cell | ours tok/s | CTranslate2 tok/s | transformers tok/s | ours / CT2 | ours / HF "
+          "| ours / CT2 per round | ours / HF per round |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, m in results["models"].items():
         for cell_name, cell in m["cells"].items():
             o = cell.get("ours", {}).get("tokens_per_s", float("nan"))
             c = cell.get("ctranslate2", {}).get("tokens_per_s", float("nan"))
             h = cell.get("transformers", {}).get("tokens_per_s", float("nan"))
-            print(f"| {name} | {cell_name} | {o:.0f} | {c:.0f} | {h:.0f} | {o / c:.2f}× | {o / h:.2f}× |")
+            per_round = []
+            for system in ("ctranslate2", "transformers"):
+                p = cell.get("paired", {}).get(system)
+                per_round.append(f"{p['median']:.2f}× ({p['min']:.2f}–{p['max']:.2f})" if p else "")
+            print(f"| {name} | {cell_name} | {o:.0f} | {c:.0f} | {h:.0f} | {o / c:.2f}× | {o / h:.2f}× "
+                  f"| {per_round[0]} | {per_round[1]} |")
     print("\n| model | system | load s | peak MB |")
     print("|---|---|---|---|")
     for name, m in results["models"].items():
         cell = m["cells"]["batch16.beam4"]
         for system, r in cell.items():
+            if system == "paired":
+                continue
             print(f"| {name} | {system} | {r['load_s']:.2f} | {r['peak_mb']:.0f} |")
     for name, m in results["models"].items():
         ours = m["cells"]["batch1.greedy"].get("ours")

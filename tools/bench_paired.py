@@ -57,9 +57,14 @@ def main():
         return len(lines) * bench.LENGTH / (time.perf_counter() - start)
 
     ctranslate2_pass()  # warm-up
+    # Our translating time is a run's time minus loading, taken as the floor of 5 empty runs (a
+    # slowed-down empty run subtracted from its own round would inflate that round's speed).
+    load = min(bench.time_ours(args.binary, bin_path, args.batch, args.beam, "")[0] for _ in range(5))
+    text = "\n".join(lines) + "\n"
     ours, theirs = [], []
     for _ in range(args.rounds):
-        ours.append(bench.run_ours(args.binary, bin_path, lines, args.batch, args.beam)["tokens_per_s"])
+        total, _ = bench.time_ours(args.binary, bin_path, args.batch, args.beam, text)
+        ours.append(len(lines) * bench.LENGTH / (total - load))
         theirs.append(ctranslate2_pass())
     ratios = [o / c for o, c in zip(ours, theirs)]
     print(f"{args.model}, batch {args.batch}, beam {args.beam}, {args.rounds} rounds: "
