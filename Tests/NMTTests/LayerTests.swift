@@ -162,6 +162,21 @@ import Testing
             #expect(abs(Double(nmt_log_sum_exp_of_blocks(maxima, sums, blocks)) - expected) < 1e-5,
                     "\(highest): block statistics of \(n)")
             #expect(maxima == (0..<blocks).map { x[(16 * $0)..<min(n, 16 * $0 + 16)].max()! }, "\(highest): maxima of \(n)")
+            // A thread's piece of a product starts at any block: the statistics of a block must
+            // not depend on it.
+            if blocks > 37 {
+                var pieces = [Float](repeating: .nan, count: blocks), pieceSums = pieces
+                nmt_block_statistics(x, 16 * 37, &pieces, &pieceSums)
+                x.withUnsafeBufferPointer { whole in
+                    pieces.withUnsafeMutableBufferPointer { m in
+                        pieceSums.withUnsafeMutableBufferPointer { s in
+                            nmt_block_statistics(whole.baseAddress! + 16 * 37, n - 16 * 37, m.baseAddress! + 37,
+                                                 s.baseAddress! + 37)
+                        }
+                    }
+                }
+                #expect(pieces == maxima && pieceSums == sums, "\(highest): statistics of \(n) in two pieces")
+            }
         }
     }
 
