@@ -13,6 +13,7 @@ greedy the share of the memory-bandwidth limit (weight bytes read per token / co
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,10 +70,8 @@ def paired_ratios(rounds, tokens):
     paired = {}
     for system, rs in rounds.items():
         if system != "ours":
-            ratios = sorted(o / r["tokens_per_s"] for o, r in zip(ours, rs))
-            paired[system] = {"median": ratios[len(ratios) // 2] if len(ratios) % 2 else
-                              (ratios[len(ratios) // 2 - 1] + ratios[len(ratios) // 2]) / 2,
-                              "min": ratios[0], "max": ratios[-1]}
+            ratios = [o / r["tokens_per_s"] for o, r in zip(ours, rs)]
+            paired[system] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
     return paired
 
 

@@ -217,8 +217,13 @@ static int has_avx512(void) {
 }
 
 #define DISPATCH(NAME, ...) return has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
+// For the kernels that also have an AVX-512 version, nmt_NAME_avx512 (internal.h).
+#define DISPATCH_AVX512(NAME, ...) \
+    return has_avx512() ? nmt_##NAME##_avx512(__VA_ARGS__) \
+           : has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
 #else
 #define DISPATCH(NAME, ...) return NAME##_base(__VA_ARGS__)
+#define DISPATCH_AVX512(NAME, ...) DISPATCH(NAME, __VA_ARGS__)
 #endif
 
 float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
@@ -245,26 +250,17 @@ void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float
 size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
 void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
                 size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out) {
-#if defined(__x86_64__)
-    if (has_avx512()) return nmt_attend_avx512(q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
-#endif
-    DISPATCH(attend, q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
+    DISPATCH_AVX512(attend, q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
 }
 void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums) {
-#if defined(__x86_64__)
-    if (has_avx512()) return nmt_block_statistics_avx512(x, n, maxima, sums);
-#endif
-    DISPATCH(block_statistics, x, n, maxima, sums);
+    DISPATCH_AVX512(block_statistics, x, n, maxima, sums);
 }
 float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t blocks) {
     DISPATCH(log_sum_exp_of_blocks, maxima, sums, blocks);
 }
 void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, const float *bias, float *y,
                            size_t ldy) {
-#if defined(__x86_64__)
-    if (has_avx512()) return nmt_matmul_transposed_avx512(x, rows, w, n, k, bias, y, ldy);
-#endif
-    DISPATCH(matmul_transposed, x, rows, w, n, k, bias, y, ldy);
+    DISPATCH_AVX512(matmul_transposed, x, rows, w, n, k, bias, y, ldy);
 }
 
 void nmt_limit_instruction_set(nmt_instruction_set highest) { limit = highest; }
