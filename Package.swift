@@ -1,6 +1,10 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The targets follow the pipeline, and each imports only those before it, so the compiler keeps
+// the dependencies one way:
+//   CKernels, CSentencePiece (C)  →  NMTFormat (model file)  →  NMTTokenizer  →  NMTModel (layers,
+//   attention, cache, Transformer)  →  NMTDecoding (searches)  →  NMT (translator)  →  translate (CLI)
 let package = Package(
     name: "swift-nmt",
     products: [
@@ -10,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -17,16 +22,14 @@ let package = Package(
             path: "Sources/CSentencePiece",
             linkerSettings: [.linkedLibrary("sentencepiece")]
         ),
-        .target(
-            name: "CKernels",
-            path: "Sources/CKernels"
-        ),
+        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "NMTFormat", path: "Sources/NMTFormat"),
+        .target(name: "NMTTokenizer", dependencies: ["NMTFormat", "CSentencePiece"], path: "Sources/NMTTokenizer"),
+        .target(name: "NMTModel", dependencies: ["NMTFormat", "CKernels"], path: "Sources/NMTModel"),
+        .target(name: "NMTDecoding", dependencies: ["NMTModel", "CKernels"], path: "Sources/NMTDecoding"),
         .target(
             name: "NMT",
-            dependencies: [
-                "CSentencePiece",
-                "CKernels",
-            ],
+            dependencies: ["NMTFormat", "NMTTokenizer", "NMTModel", "NMTDecoding"],
             path: "Sources/NMT"
         ),
         .executableTarget(
@@ -47,7 +50,7 @@ let package = Package(
         ),
         .testTarget(
             name: "NMTTests",
-            dependencies: ["NMT", "translate"],
+            dependencies: ["NMT", "CKernels", "translate"],
             path: "Tests/NMTTests",
             resources: [.copy("Fixtures")]
         ),

@@ -23,13 +23,13 @@ static void run_jobs(void *context, size_t chunk) {
     }
 }
 
-void nmt_attention(const nmt_attention_job *jobs, size_t count, size_t dim, float scale, float *scores,
-                   size_t score_stride, size_t threads) {
+void nmt_attention(nmt_pool *pool, const nmt_attention_job *jobs, size_t count, size_t dim, float scale,
+                   float *scores, size_t score_stride, size_t threads) {
     size_t chunks = threads < count ? threads : count;
     struct region region = {jobs, count, dim, score_stride, chunks > 0 ? chunks : 1, scale, scores};
     if (region.chunks == 1) {
         run_jobs(&region, 0);
         return;
     }
-    nmt_parallel(run_jobs, &region, region.chunks);
+    nmt_parallel(pool, run_jobs, &region, region.chunks);
 }

@@ -42,11 +42,11 @@ static void run_blocks(void *context, size_t begin, size_t end) {
     }
 }
 
-void nmt_products(const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads) {
+void nmt_products(nmt_pool *pool, const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads) {
     size_t blocks = 0;
     for (size_t p = 0; p < count; p++) blocks += nmt_product_blocks(products[p].n);
     struct region region = {x, rows, k, products, count};
-    nmt_parallel_claims(run_blocks, &region, blocks, threads);
+    nmt_parallel_claims(pool, run_blocks, &region, blocks, threads);
 }
 
 size_t nmt_product_blocks(size_t n) { return (n + BLOCK - 1) / BLOCK; }

@@ -40,11 +40,10 @@ struct Translate: ParsableCommand {
 
     func run() throws {
         let options = decoding.options
-        Translator.setThreads(model.threads)
         let loadStart = Date()
         let translator: Translator
         do {
-            translator = try Translator(modelPath: model.model)
+            translator = try Translator(modelPath: model.model, threads: model.threads)
         } catch {
             fail("\(error)")
         }

@@ -1,5 +1,11 @@
 import Foundation
 @testable import NMT
+@testable import NMTDecoding
+@testable import NMTFormat
+@testable import NMTModel
+
+/// The threads that tests of single layers run products and attention on.
+let testPool = ThreadPool(threads: 2)
 
 /// Reference outputs recorded from Hugging Face transformers by tools/make_fixtures.py.
 struct ReferenceFixture: Decodable {

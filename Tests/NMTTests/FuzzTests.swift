@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import NMT
+@testable import NMTDecoding
+@testable import NMTFormat
+@testable import NMTModel
 
 /// Damaged model files never trap: each mutated copy of a valid file either loads and translates
 /// or throws a descriptive error. `FUZZ_CASES` sets the number of cases (scripts/fuzz.sh runs many).

@@ -2,6 +2,9 @@ import CKernels
 import Foundation
 import Testing
 @testable import NMT
+@testable import NMTDecoding
+@testable import NMTFormat
+@testable import NMTModel
 
 @Suite struct LayerTests {
     /// The matrix kernel's tiles cover 4 input rows × 4 weight rows × 16-float chunks of k, with
@@ -23,7 +26,7 @@ import Testing
                         bias.withUnsafeBufferPointer { b in
                             let linear = Linear(weight: w.baseAddress!, bias: b.baseAddress!, outputSize: outputSize,
                                                 inputSize: inputSize)
-                            linear(x, rows: rows, into: &y)
+                            linear(x, rows: rows, into: &y, on: testPool)
                         }
                     }
                     var worst = 0.0
@@ -59,8 +62,8 @@ import Testing
                     bias.withUnsafeBufferPointer { b in
                         let linear = Linear(weight: w.baseAddress!, bias: b.baseAddress!, outputSize: outputSize,
                                             inputSize: inputSize)
-                        linear(x, rows: rows, into: &fused, activation: activation)
-                        linear(x, rows: rows, into: &after)
+                        linear(x, rows: rows, into: &fused, activation: activation, on: testPool)
+                        linear(x, rows: rows, into: &after, on: testPool)
                     }
                 }
                 nmt_activate(activation.kernel, &after, rows * outputSize)
@@ -90,7 +93,7 @@ import Testing
             var blockMax = [Float](repeating: .nan, count: rows * blocks), blockSum = blockMax
             weight.withUnsafeBufferPointer { w in
                 Linear(weight: w.baseAddress!, bias: nil, outputSize: outputSize, inputSize: inputSize)(
-                    x, rows: rows, into: &y, blockMax: &blockMax, blockSum: &blockSum)
+                    x, rows: rows, into: &y, blockMax: &blockMax, blockSum: &blockSum, on: testPool)
             }
             for r in 0..<rows {
                 let combined = nmt_log_sum_exp_of_blocks(Array(blockMax[(r * blocks)...]), Array(blockSum[(r * blocks)...]), blocks)
@@ -204,7 +207,7 @@ import Testing
                             let job = MultiHeadAttention.job(q: q.baseAddress!, ldq: 2, queries: 2, k: k.baseAddress!,
                                                              v: v.baseAddress!, ldk: 2, keyCount: keyCount,
                                                              causalOffset: causalOffset, out: out.baseAddress!, ldo: 2)
-                            MultiHeadAttention.run([job], headDim: 2, scale: scale, scores: ScratchBuffer())
+                            MultiHeadAttention.run([job], headDim: 2, scale: scale, scores: ScratchBuffer(), on: testPool)
                         }
                     }
                 }
@@ -245,8 +248,7 @@ import Testing
         let gamma: [Float] = [1, 2, 1, 1], beta: [Float] = [0, 0, 1, 0]
         gamma.withUnsafeBufferPointer { g in
             beta.withUnsafeBufferPointer { b in
-                let norm = LayerNorm(weight: WeightTensor(shape: [4], data: g.baseAddress!),
-                                     bias: WeightTensor(shape: [4], data: b.baseAddress!), epsilon: 0)
+                let norm = LayerNorm(gamma: g.baseAddress!, beta: b.baseAddress!, size: 4, epsilon: 0)
                 var x: [Float] = [1, 2, 3, 4]
                 norm(x, rows: 1, into: &x)
                 // mean 2.5, variance 1.25

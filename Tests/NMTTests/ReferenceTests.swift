@@ -1,5 +1,8 @@
 import Testing
 @testable import NMT
+@testable import NMTDecoding
+@testable import NMTFormat
+@testable import NMTModel
 
 /// The engine against Hugging Face MarianMTModel on the same random weights.
 @Suite struct ReferenceTests {
@@ -35,14 +38,14 @@ import Testing
 
         // All steps at once (causal mask) …
         let full = try translator.model.startDecoding(encoded, rowsPerSentence: 1, maxLength: steps)
-        let logits = Array(try translator.model.decode(full, tokens: forcing.decoder_input, steps: steps))
+        let logits = Array(try translator.model.decode(full, tokens: forcing.decoder_input, steps: steps).values)
         #expect(maxAbsDifference(logits, forcing.logits) < 1e-4)
 
         // … and one step at a time through the key/value cache give the same logits.
         let incremental = try translator.model.startDecoding(encoded, rowsPerSentence: 1, maxLength: steps)
         var stepwise: [Float] = []
         for token in forcing.decoder_input {
-            stepwise += try translator.model.decode(incremental, tokens: [token], steps: 1)
+            stepwise += try translator.model.decode(incremental, tokens: [token], steps: 1).values
         }
         #expect(maxAbsDifference(stepwise, logits) < 1e-5)
 
@@ -64,10 +67,10 @@ import Testing
         for t in 0..<3 { _ = try model.decode(beams, tokens: histories.map { $0[t] }, steps: 1) }
         // Row 0 takes row 2's history, row 1 row 0's, row 2 keeps its own; twice, so that
         // origins chain through rows that were themselves reordered.
-        try beams.reorder([2, 0, 2])
+        try beams.select([2, 0, 2])
         _ = try model.decode(beams, tokens: [histories[2][3], histories[0][3], histories[2][3]], steps: 1)
-        try beams.reorder([1, 1, 0])
-        let last = Array(try model.decode(beams, tokens: [histories[1][4], histories[1][4], histories[2][4]], steps: 1))
+        try beams.select([1, 1, 0])
+        let last = Array(try model.decode(beams, tokens: [histories[1][4], histories[1][4], histories[2][4]], steps: 1).values)
         let V = model.config.targetVocabSize
         // Rows 0 and 1 now hold history 0 followed by history 1's last token; row 2 history 2.
         let expected: [[Int32]] = [Array(histories[0][0..<4]) + [histories[1][4]],
@@ -75,7 +78,7 @@ import Testing
                                    Array(histories[2][0..<4]) + [histories[2][4]]]
         for (row, tokens) in expected.enumerated() {
             let alone = try model.startDecoding(encoded, rowsPerSentence: 1, maxLength: 8)
-            let logits = Array(try model.decode(alone, tokens: tokens, steps: tokens.count))
+            let logits = Array(try model.decode(alone, tokens: tokens, steps: tokens.count).values)
             #expect(maxAbsDifference(Array(last[row * V..<(row + 1) * V]), Array(logits.suffix(V))) < 1e-5,
                     "row \(row)")
         }

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import NMT
+@testable import NMTDecoding
+@testable import NMTFormat
+@testable import NMTModel
 
 /// A deterministic stand-in for the Transformer: each row's next-token distribution is a fixed
 /// pseudo-random function of its sentence and the tokens it has produced so far.
@@ -9,15 +12,16 @@ struct FakeModel: StepModel {
     let eosID: Int32 = 0
     let padID: Int32 = 8
     let startID: Int32 = 8
-    let seeds: [UInt64]          // one per sentence
-    let rowsPerSentence: Int
+    var rowSeeds: [UInt64]       // the sentence of each live row
     var histories: [[Int32]]
+    /// Rows fed to each `next` call: the searches drop finished rows.
+    var rowsPerStep: [Int] = []
     private var buffer: [Float] = []
+    private var normalizers: [Float] = []
 
     init(seeds: [UInt64], rowsPerSentence: Int) {
-        self.seeds = seeds
-        self.rowsPerSentence = rowsPerSentence
-        histories = Array(repeating: [], count: seeds.count * rowsPerSentence)
+        rowSeeds = seeds.flatMap { Array(repeating: $0, count: rowsPerSentence) }
+        histories = Array(repeating: [], count: rowSeeds.count)
     }
 
     static func logProbabilities(seed: UInt64, history: [Int32], vocabularySize: Int) -> [Float] {
@@ -36,24 +40,32 @@ struct FakeModel: StepModel {
         return logits.map { $0 - normalizer }
     }
 
-    mutating func next(_ tokens: [Int32]) throws -> StepScores {
+    mutating func next(_ tokens: [Int32]) throws(ModelError) -> Logits {
+        guard tokens.count == histories.count else {
+            throw .stateMismatch("\(tokens.count) tokens for \(histories.count) rows")
+        }
+        rowsPerStep.append(tokens.count)
         buffer.removeAll(keepingCapacity: true)
-        var normalizers: [Float] = []
+        normalizers.removeAll(keepingCapacity: true)
         for (r, token) in tokens.enumerated() {
             if token != startID || !histories[r].isEmpty { histories[r].append(token) }
             // Shifted logits with their normalizer, as the Transformer reports them.
             let shift = Float(r % 3) - 1
-            buffer += Self.logProbabilities(seed: seeds[r / rowsPerSentence], history: histories[r],
+            buffer += Self.logProbabilities(seed: rowSeeds[r], history: histories[r],
                                             vocabularySize: vocabularySize).map { $0 + shift }
             normalizers.append(shift)
         }
-        return buffer.withUnsafeMutableBufferPointer {
-            StepScores(logits: UnsafeMutableBufferPointer(start: $0.baseAddress, count: $0.count), logNormalizers: normalizers)
+        // The buffers stay put until the next call, as the model's do.
+        return buffer.withUnsafeBufferPointer { values in
+            normalizers.withUnsafeBufferPointer {
+                Logits(values: values, logNormalizers: $0, vocabularySize: vocabularySize)
+            }
         }
     }
 
-    mutating func reorder(_ sources: [Int]) throws {
+    mutating func select(_ sources: [Int]) throws(ModelError) {
         histories = sources.map { histories[$0] }
+        rowSeeds = sources.map { rowSeeds[$0] }
     }
 
     /// The log-probability of a whole sequence, computed independently of any search.
@@ -70,15 +82,15 @@ struct FakeModel: StepModel {
     func beam(_ seeds: [UInt64], beamSize: Int, nBest: Int = 1, maxLength: Int = 12, minLength: Int = 0,
               lengthPenalty: Float = 1) throws -> [[Hypothesis]] {
         var model = FakeModel(seeds: seeds, rowsPerSentence: beamSize)
-        return try BeamSearch.run(&model, beamSize: beamSize, nBest: nBest,
-                                  maxLengths: Array(repeating: maxLength, count: seeds.count),
-                                  minLength: minLength, lengthPenalty: lengthPenalty)
+        return try BeamSearch.run(&model, maxLengths: Array(repeating: maxLength, count: seeds.count),
+                                  options: DecodingOptions(beamSize: beamSize, nBest: nBest, lengthPenalty: lengthPenalty,
+                                                           maxLength: maxLength, minLength: minLength))
     }
 
     func greedy(_ seeds: [UInt64], maxLength: Int = 12, minLength: Int = 0) throws -> [Hypothesis] {
         var model = FakeModel(seeds: seeds, rowsPerSentence: 1)
         return try GreedySearch.run(&model, maxLengths: Array(repeating: maxLength, count: seeds.count),
-                                    minLength: minLength)
+                                    options: DecodingOptions(beamSize: 1, maxLength: maxLength, minLength: minLength))
     }
 
     @Test(arguments: [0, 3])

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 @testable import NMT
+@testable import NMTDecoding
+@testable import NMTFormat
+@testable import NMTModel
 
 @Suite struct TranslatorTests {
     static let sentences = [

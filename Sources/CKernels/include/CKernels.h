@@ -11,6 +11,14 @@
 extern "C" {
 #endif
 
+/// A set of worker threads that runs parallel regions for one owner (a Translator): regions of
+/// different pools run at the same time. `threads` counts the calling thread.
+typedef struct nmt_pool nmt_pool;
+nmt_pool *nmt_pool_create(size_t threads);
+/// Stops and joins the pool's threads; no region may be running on it.
+void nmt_pool_destroy(nmt_pool *pool);
+size_t nmt_pool_threads(const nmt_pool *pool);
+
 /// max over x[0..<n] (-inf for n = 0).
 float nmt_max(const float *x, size_t n);
 /// An activation applied in place: relu max(x, 0); swish x / (1 + exp(-x)) (PyTorch's SiLU);
@@ -54,8 +62,8 @@ typedef struct {
 
 /// Runs attention jobs over up to `threads` threads. scores: scratch of [threads, score_stride],
 /// score_stride at least the largest key_count.
-void nmt_attention(const nmt_attention_job *jobs, size_t count, size_t dim, float scale, float *scores,
-                   size_t score_stride, size_t threads);
+void nmt_attention(nmt_pool *pool, const nmt_attention_job *jobs, size_t count, size_t dim, float scale,
+                   float *scores, size_t score_stride, size_t threads);
 /// The index of the first maximum of x[0..<n].
 size_t nmt_argmax(const float *x, size_t n);
 
@@ -74,7 +82,7 @@ typedef struct {
 
 /// Products that share their input x [rows, k], in one parallel region over up to `threads`
 /// threads, split in blocks of 16 output columns.
-void nmt_products(const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads);
+void nmt_products(nmt_pool *pool, const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads);
 /// Blocks of 16 columns in n (the size of an nmt_product's block statistics per row).
 size_t nmt_product_blocks(size_t n);
 
@@ -88,15 +96,16 @@ void nmt_limit_instruction_set(nmt_instruction_set highest);
 /// One chunk of a parallel region.
 typedef void (*nmt_task)(void *context, size_t chunk);
 /// Runs task(context, c) for c in 0..<chunks, chunk 0 on the calling thread and the others on
-/// pool threads (created on first use, spinning briefly between regions); returns when all are
-/// done. Nested or concurrent regions run serially on their calling thread.
-void nmt_parallel(nmt_task task, void *context, size_t chunks);
+/// the pool's threads (created on first use, spinning briefly between regions, then sleeping);
+/// returns when all are done. Nested regions, concurrent regions on one pool, a NULL pool and
+/// more chunks than the pool's threads run serially on the calling thread.
+void nmt_parallel(nmt_pool *pool, nmt_task task, void *context, size_t chunks);
 /// A piece begin..<end of a claimed region.
 typedef void (*nmt_range_task)(void *context, size_t begin, size_t end);
 /// Runs task over pieces covering 0..<count on up to `threads` threads: thread c works through the
 /// c-th contiguous share in shrinking pieces, then takes pieces from the back of the others'
 /// shares; for work that may run in any order.
-void nmt_parallel_claims(nmt_range_task task, void *context, size_t count, size_t threads);
+void nmt_parallel_claims(nmt_pool *pool, nmt_range_task task, void *context, size_t count, size_t threads);
 
 #ifdef __cplusplus
 }

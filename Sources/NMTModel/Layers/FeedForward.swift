@@ -1,3 +1,5 @@
+import NMTFormat
+
 /// The position-wise feed-forward block: fc2(activation(fc1(x))).
 struct FeedForward: Sendable {
     let fc1: Linear  // [ffnDim, dModel]
@@ -6,8 +8,8 @@ struct FeedForward: Sendable {
 
     /// x: [rows, dModel] → y: [rows, dModel]; hidden: scratch of [rows, ffnDim].
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, hidden: UnsafeMutablePointer<Float>,
-                        into y: UnsafeMutablePointer<Float>) {
-        fc1(x, rows: rows, into: hidden, activation: activation)
-        fc2(hidden, rows: rows, into: y)
+                        into y: UnsafeMutablePointer<Float>, on pool: ThreadPool) {
+        fc1(x, rows: rows, into: hidden, activation: activation, on: pool)
+        fc2(hidden, rows: rows, into: y, on: pool)
     }
 }

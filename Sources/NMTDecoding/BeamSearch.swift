@@ -1,4 +1,6 @@
+import CKernels
 import Foundation
+import NMTModel
 
 /// Beam search with the semantics of Hugging Face `generate` (transformers' `_beam_search`), so that
 /// outputs can be compared line for line:
@@ -13,60 +15,69 @@ public enum BeamSearch {
         var done = false
     }
 
-    /// model: rows = sentences × beamSize, the beams of a sentence adjacent.
-    /// Returns up to `nBest` hypotheses per sentence, best first.
+    /// model: rows = sentences × beamSize, the beams of a sentence adjacent. Returns up to
+    /// `nBest` hypotheses per sentence, best first. A sentence's rows leave the model's batch
+    /// once its search is done.
     ///
-    /// The running beams live in flat per-row buffers (tokens so far, their count, accumulated
+    /// The running beams live in flat per-beam buffers (tokens so far, their count, accumulated
     /// log-probability), written into a spare set each step and swapped, so a step allocates
     /// nothing but the hypotheses that finish.
-    public static func run<M: StepModel>(_ model: inout M, beamSize: Int, nBest: Int, maxLengths: [Int],
-                                         minLength: Int, lengthPenalty: Float) throws -> [[Hypothesis]] {
+    public static func run<M: StepModel>(_ model: inout M, maxLengths: [Int],
+                                         options: DecodingOptions) throws(DecodingError) -> [[Hypothesis]] {
+        do { try options.validate() } catch { throw .options(error) }
+        let beamSize = options.beamSize
         let batch = maxLengths.count
-        let rows = batch * beamSize
-        let V = model.vocabularySize
+        let slots = batch * beamSize  // beam k of sentence b is slot b · beamSize + k
         let eos = Int(model.eosID), pad = Int(model.padID)
         let keep = 2 * beamSize
         let steps = maxLengths.max() ?? 0
         var sentences = [Sentence](repeating: Sentence(), count: batch)
-        // Per row: tokens [rows, steps], their count, and the accumulated log-probability. Only the
-        // first beam of a sentence is alive at the start (HF gives the others −1e9).
-        var tokens = [Int32](repeating: 0, count: rows * steps), nextTokens = tokens
-        var lengths = [Int](repeating: 0, count: rows), nextLengths = lengths
-        var logProbabilities = (0..<rows).map { $0 % beamSize == 0 ? Float(0) : -1e9 }
+        // Per slot: tokens [slots, steps], their count, and the accumulated log-probability. Only
+        // the first beam of a sentence is alive at the start (HF gives the others −1e9).
+        var tokens = [Int32](repeating: 0, count: slots * steps), nextTokens = tokens
+        var lengths = [Int](repeating: 0, count: slots), nextLengths = lengths
+        var logProbabilities = (0..<slots).map { $0 % beamSize == 0 ? Float(0) : -1e9 }
         var nextLogProbabilities = logProbabilities
-        var inputs = [Int32](repeating: model.startID, count: rows)
-        var sources = Array(0..<rows)
+        // Sentence i of `live` owns the model's rows i · beamSize ..< (i + 1) · beamSize.
+        var live = Array(0..<batch), nextLive: [Int] = []
+        var inputs = [Int32](repeating: model.startID, count: slots), nextInputs: [Int32] = []
+        var sources: [Int] = []  // the model row each next row continues from
         var candidates: [(score: Float, beam: Int, token: Int)] = []
         candidates.reserveCapacity(keep + 1)
 
         for t in 0..<steps {
-            let scores = try model.next(inputs)
-            for r in sources.indices { sources[r] = r }  // finished sentences keep their rows as they are
-            for b in 0..<batch where !sentences[b].done {
+            let logits: Logits
+            do { logits = try model.next(inputs) } catch { throw .model(error) }
+            let maskEOS = t < options.minLength
+            nextLive.removeAll(keepingCapacity: true)
+            nextInputs.removeAll(keepingCapacity: true)
+            sources.removeAll(keepingCapacity: true)
+            for (i, b) in live.enumerated() {
                 // The 2·beam best (beam, token) continuations by accumulated log-probability.
                 candidates.removeAll(keepingCapacity: true)
                 var threshold = -Float.infinity  // the worst kept score once the list is full
                 for k in 0..<beamSize {
-                    let row = scores.logits.baseAddress! + (b * beamSize + k) * V
-                    row[pad] = -.infinity
-                    if t < minLength { row[eos] = -.infinity }
-                    let base = logProbabilities[b * beamSize + k] - scores.logNormalizers[b * beamSize + k]
+                    let row = logits.row(i * beamSize + k)
+                    let base = logProbabilities[b * beamSize + k] - logits.logNormalizers[i * beamSize + k]
                     let chunk = 64
                     var v = 0
-                    while v < V {
-                        let end = min(v + chunk, V)
+                    while v < row.count {
+                        let end = min(v + chunk, row.count)
                         // Skip whole chunks that cannot enter the list.
-                        if candidates.count == keep, base + VectorMath.maximum(row + v, count: end - v) <= threshold {
+                        if candidates.count == keep,
+                           base + nmt_max(row.baseAddress! + v, end - v) <= threshold {
                             v = end
                             continue
                         }
                         while v < end {
-                            let score = base + row[v]
+                            // <pad> is never generated, </s> not before minLength: scored −∞.
+                            let masked = v == pad || (maskEOS && v == eos)
+                            let score = masked ? -Float.infinity : base + row[v]
                             if candidates.count < keep || score > threshold {
                                 // Insert keeping the list sorted; ties keep the earlier (beam, token) first.
-                                var i = candidates.count
-                                while i > 0, candidates[i - 1].score < score { i -= 1 }
-                                candidates.insert((score, k, v), at: i)
+                                var c = candidates.count
+                                while c > 0, candidates[c - 1].score < score { c -= 1 }
+                                candidates.insert((score, k, v), at: c)
                                 if candidates.count > keep { candidates.removeLast() }
                                 if candidates.count == keep { threshold = candidates[keep - 1].score }
                             }
@@ -75,7 +86,7 @@ public enum BeamSearch {
                     }
                 }
                 let atMaxLength = t + 1 >= maxLengths[b]
-                let normalizer = powf(Float(t + 1), lengthPenalty)
+                let normalizer = powf(Float(t + 1), options.lengthPenalty)
                 var continuing = 0  // next beams filled so far
                 for (rank, c) in candidates.enumerated() {
                     let parent = b * beamSize + c.beam
@@ -88,37 +99,43 @@ public enum BeamSearch {
                             addFinished(&sentences[b].finished, hypothesis, beamSize)
                         }
                     } else if continuing < beamSize {
-                        let row = b * beamSize + continuing
-                        nextTokens.replaceSubrange((row * steps)..<(row * steps + history.count), with: history)
-                        nextTokens[row * steps + history.count] = Int32(c.token)
-                        nextLengths[row] = history.count + 1
-                        nextLogProbabilities[row] = c.score
-                        sources[row] = parent
-                        inputs[row] = Int32(c.token)
+                        let slot = b * beamSize + continuing
+                        nextTokens.replaceSubrange((slot * steps)..<(slot * steps + history.count), with: history)
+                        nextTokens[slot * steps + history.count] = Int32(c.token)
+                        nextLengths[slot] = history.count + 1
+                        nextLogProbabilities[slot] = c.score
+                        sources.append(i * beamSize + c.beam)
+                        nextInputs.append(Int32(c.token))
                         continuing += 1
                     }
                 }
                 // Fewer than `beam` unfinished continuations: pad with dead beams (HF scores them −1e9).
-                for row in (b * beamSize + continuing)..<((b + 1) * beamSize) {
-                    nextLengths[row] = 0
-                    nextLogProbabilities[row] = -1e9 - 1e9
-                    sources[row] = b * beamSize
-                    inputs[row] = model.eosID
+                for slot in (b * beamSize + continuing)..<((b + 1) * beamSize) {
+                    nextLengths[slot] = 0
+                    nextLogProbabilities[slot] = -1e9 - 1e9
+                    sources.append(i * beamSize)
+                    nextInputs.append(model.eosID)
                 }
                 if atMaxLength || canStop(sentences[b], bestRunning: nextLogProbabilities[b * beamSize],
                                           beamSize: beamSize, normalizer: normalizer) {
                     sentences[b].done = true
+                    nextInputs.removeLast(beamSize)
+                    sources.removeLast(beamSize)
+                } else {
+                    nextLive.append(b)
                 }
             }
-            // Rows of sentences decoded this step were all rewritten in the spare buffers; the
-            // rows of finished sentences are never read again.
+            // Slots of sentences decoded this step were all rewritten in the spare buffers; the
+            // slots of finished sentences are never read again.
             swap(&tokens, &nextTokens)
             swap(&lengths, &nextLengths)
             swap(&logProbabilities, &nextLogProbabilities)
-            if !sentences.contains(where: { !$0.done }) { break }
-            try model.reorder(sources)
+            if nextLive.isEmpty { break }
+            do { try model.select(sources) } catch { throw .model(error) }
+            swap(&live, &nextLive)
+            swap(&inputs, &nextInputs)
         }
-        return sentences.map { Array($0.finished.prefix(nBest)) }
+        return sentences.map { Array($0.finished.prefix(options.nBest)) }
     }
 
     /// Keeps the `beamSize` best finished hypotheses, best first; a tie keeps the earlier one.

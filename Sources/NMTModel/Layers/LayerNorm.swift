@@ -1,3 +1,5 @@
+import NMTFormat
+
 /// Layer normalization over the last dimension: (x − mean) / √(var + ε) · γ + β.
 struct LayerNorm: @unchecked Sendable {
     let gamma: UnsafePointer<Float>  // [size]
@@ -5,11 +7,16 @@ struct LayerNorm: @unchecked Sendable {
     let size: Int
     let epsilon: Float
 
-    init(weight: WeightTensor, bias: WeightTensor, epsilon: Float) {
-        gamma = weight.data
-        beta = bias.data
-        size = weight.shape[0]
+    init(gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, size: Int, epsilon: Float) {
+        self.gamma = gamma
+        self.beta = beta
+        self.size = size
         self.epsilon = epsilon
+    }
+
+    init(_ names: WeightTable.Norm, file: ModelFile) {
+        self.init(gamma: file.tensor(names.weight).data, beta: file.tensor(names.bias).data,
+                  size: names.weight.shape[0], epsilon: file.config.layerNormEpsilon)
     }
 
     /// Normalizes `rows` rows of x: [rows, size] into y (which may be x).

@@ -18,6 +18,8 @@ public final class ModelFile: @unchecked Sendable {
     static let alignment: UInt64 = 64
 
     public let config: ModelConfig
+    /// The tensors this config calls for (names, shapes, dtypes).
+    public let weights: WeightTable
     public let tensors: [String: WeightTensor]
     /// Serialized SentencePiece models.
     public let sourceSentencePiece: [UInt8]
@@ -81,38 +83,40 @@ public final class ModelFile: @unchecked Sendable {
         targetVocabulary = try Self.readVocabulary(try blob("target.vocab"), name: "target.vocab",
                                                    expectedCount: config.targetVocabSize)
 
-        var expected: [String: [Int]] = [:]
-        for (name, shape) in config.expectedTensors() { expected[name] = shape }
+        let weights = WeightTable(config: config)
+        var expected: [String: WeightTable.Entry] = [:]
+        for entry in weights.all { expected[entry.name] = entry }
         var loaded: [String: WeightTensor] = [:]
         var converted: [UnsafeMutableBufferPointer<Float>] = []
         var ok = false
         defer { if !ok { converted.forEach { $0.deallocate() } } }
         for entry in header.tensors {
-            guard let shape = expected[entry.name] else { throw .unexpectedTensor(name: entry.name) }
+            guard let spec = expected[entry.name] else { throw .unexpectedTensor(name: entry.name) }
             guard loaded[entry.name] == nil else { throw .duplicateTensor(name: entry.name) }
-            guard entry.shape == shape else { throw .tensorShape(name: entry.name, expected: shape, found: entry.shape) }
-            let count = shape.reduce(1, *)  // bounded by the config's validated sizes
-            let elementSize: Int
-            switch entry.dtype {
-            case "f32": elementSize = 4
-            case "f16": elementSize = 2
-            default: throw .unsupportedDType(name: entry.name, dtype: entry.dtype)
+            guard entry.shape == spec.shape else {
+                throw .tensorShape(name: entry.name, expected: spec.shape, found: entry.shape)
+            }
+            let count = spec.shape.reduce(1, *)  // bounded by the config's validated sizes
+            guard let dtype = DType(rawValue: entry.dtype), spec.dtypes.contains(dtype) else {
+                throw .unsupportedDType(name: entry.name, dtype: entry.dtype)
             }
             guard entry.offset % Self.alignment == 0 else { throw .misaligned(name: entry.name, offset: entry.offset) }
             let raw = try Self.slice(bytes, name: entry.name, offset: entry.offset,
-                                     length: UInt64(count * elementSize), dataStart: dataStart)
-            if elementSize == 4 {
-                loaded[entry.name] = WeightTensor(shape: shape, data: raw.baseAddress!.assumingMemoryBound(to: Float.self))
-            } else {
+                                     length: UInt64(count * dtype.size), dataStart: dataStart)
+            switch dtype {
+            case .f32:
+                loaded[entry.name] = WeightTensor(shape: spec.shape, data: raw.baseAddress!.assumingMemoryBound(to: Float.self))
+            case .f16:
                 let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
                 converted.append(buffer)
                 for i in 0..<count {
                     buffer[i] = Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
                 }
-                loaded[entry.name] = WeightTensor(shape: shape, data: UnsafePointer(buffer.baseAddress!))
+                loaded[entry.name] = WeightTensor(shape: spec.shape, data: UnsafePointer(buffer.baseAddress!))
             }
         }
-        for (name, _) in config.expectedTensors() where loaded[name] == nil { throw .missingTensor(name: name) }
+        for entry in weights.all where loaded[entry.name] == nil { throw .missingTensor(name: entry.name) }
+        self.weights = weights
         tensors = loaded
         self.converted = converted
         ok = true
@@ -120,9 +124,10 @@ public final class ModelFile: @unchecked Sendable {
 
     deinit { converted.forEach { $0.deallocate() } }
 
-    public func tensor(_ name: String) -> WeightTensor {
-        // Present by construction: the initializer rejects files that lack any expected tensor.
-        tensors[name]!
+    /// The loaded tensor of an entry of `weights`.
+    public func tensor(_ entry: WeightTable.Entry) -> WeightTensor {
+        // Present by construction: the initializer rejects files that lack any entry of `weights`.
+        tensors[entry.name]!
     }
 
     private static func slice(_ bytes: UnsafeRawBufferPointer, name: String, offset: UInt64, length: UInt64,

@@ -1,10 +1,17 @@
 import CKernels
+import NMTFormat
 
 /// An encoder-decoder Transformer with immutable weights (memory-mapped from the model file).
 /// `encode` runs the encoder over a padded batch; `startDecoding` prepares a `DecoderState`;
 /// `decode` appends tokens to it and returns logits. Searches drive it through `StepModel`.
+///
+/// The model owns the threads its products and attention run on (`threads`): two models with
+/// different thread counts work side by side in one process.
 public final class TransformerModel: @unchecked Sendable {
     public let config: ModelConfig
+    /// Threads a call may use, the calling thread included.
+    public var threads: Int { pool.count }
+    private let pool: ThreadPool
     private let file: ModelFile  // keeps the mapped weights alive
     private let sourceEmbedding: UnsafePointer<Float>  // [sourceVocab, dModel]
     private let targetEmbedding: UnsafePointer<Float>  // [targetVocab, dModel]
@@ -15,26 +22,24 @@ public final class TransformerModel: @unchecked Sendable {
     private let encoderNorm: LayerNorm?
     private let decoderNorm: LayerNorm?
 
-    public init(file: ModelFile) {
+    /// threads: nil for every core this process may use.
+    public init(file: ModelFile, threads: Int? = nil) {
         self.file = file
+        pool = ThreadPool(threads: threads ?? ThreadPool.defaultCount)
         let c = file.config
         config = c
-        if c.sharedEmbeddings {
-            sourceEmbedding = file.tensor("model.shared.weight").data
-            targetEmbedding = sourceEmbedding
-        } else {
-            sourceEmbedding = file.tensor("model.encoder.embed_tokens.weight").data
-            targetEmbedding = file.tensor("model.decoder.embed_tokens.weight").data
-        }
+        let names = file.weights
+        sourceEmbedding = file.tensor(names.sourceEmbedding).data
+        targetEmbedding = file.tensor(names.targetEmbedding).data
         outputProjection = Linear(
-            weight: c.tiedOutput ? targetEmbedding : file.tensor("lm_head.weight").data,
-            bias: c.finalLogitsBias ? file.tensor("final_logits_bias").data : nil,
+            weight: names.outputProjection.map { file.tensor($0).data } ?? targetEmbedding,
+            bias: names.logitsBias.map { file.tensor($0).data },
             outputSize: c.targetVocabSize, inputSize: c.dModel)
         positions = PositionalEncoding(dModel: c.dModel, layout: c.positionLayout, tabulated: min(c.maxPositions, 256))
-        encoderLayers = (0..<c.encoderLayers).map(file.encoderLayer)
-        decoderLayers = (0..<c.decoderLayers).map(file.decoderLayer)
-        encoderNorm = c.finalLayerNorm ? file.layerNorm("model.encoder.layer_norm") : nil
-        decoderNorm = c.finalLayerNorm ? file.layerNorm("model.decoder.layer_norm") : nil
+        encoderLayers = names.encoderLayers.map { EncoderLayer($0, file: file, heads: c.encoderHeads) }
+        decoderLayers = names.decoderLayers.map { DecoderLayer($0, file: file, heads: c.decoderHeads) }
+        encoderNorm = names.encoderNorm.map { LayerNorm($0, file: file) }
+        decoderNorm = names.decoderNorm.map { LayerNorm($0, file: file) }
     }
 
     // MARK: Encoder
@@ -76,7 +81,7 @@ public final class TransformerModel: @unchecked Sendable {
                 let input = preNorm(layer.selfAttentionNorm, x, rows: rows, scratch: scratch.normed)
                 let attention = layer.selfAttention
                 let (q, k, v, context) = (scratch.q.pointer, scratch.k.pointer, scratch.v.pointer, scratch.context.pointer)
-                Linear.apply(attention.query, attention.key, attention.value, to: input, rows: rows, into: q, k, v)
+                Linear.apply(attention.query, attention.key, attention.value, to: input, rows: rows, into: q, k, v, on: pool)
                 let heads = attention.heads, headDim = attention.headDim
                 jobs.removeAll(keepingCapacity: true)
                 for b in 0..<batch.count {
@@ -87,12 +92,12 @@ public final class TransformerModel: @unchecked Sendable {
                                                            out: context + o, ldo: d))
                     }
                 }
-                MultiHeadAttention.run(jobs, headDim: headDim, scale: attention.scale, scores: scratch.scores)
-                attention.output(context, rows: rows, into: scratch.projected.pointer)
+                MultiHeadAttention.run(jobs, headDim: headDim, scale: attention.scale, scores: scratch.scores, on: pool)
+                attention.output(context, rows: rows, into: scratch.projected.pointer, on: pool)
                 residual(x, scratch.projected.pointer, rows: rows, norm: layer.selfAttentionNorm)
                 // Feed-forward block.
                 let ffnInput = preNorm(layer.feedForwardNorm, x, rows: rows, scratch: scratch.normed)
-                layer.feedForward(ffnInput, rows: rows, hidden: scratch.hidden.pointer, into: scratch.projected.pointer)
+                layer.feedForward(ffnInput, rows: rows, hidden: scratch.hidden.pointer, into: scratch.projected.pointer, on: pool)
                 residual(x, scratch.projected.pointer, rows: rows, norm: layer.feedForwardNorm)
             }
             encoderNorm?(x, rows: rows, into: x)
@@ -118,7 +123,7 @@ public final class TransformerModel: @unchecked Sendable {
             for layer in decoderLayers {
                 // [batch, S, d] → [batch, heads, S, headDim]
                 func project(_ linear: Linear) -> [Float] {
-                    linear(states.baseAddress!, rows: rows, into: projected.pointer)
+                    linear(states.baseAddress!, rows: rows, into: projected.pointer, on: pool)
                     var out = [Float](repeating: 0, count: rows * d)
                     for b in 0..<encoder.batchSize {
                         for t in 0..<S {
@@ -137,15 +142,18 @@ public final class TransformerModel: @unchecked Sendable {
         }
         let cache = KVCache(layers: config.decoderLayers, rows: encoder.batchSize * rowsPerSentence, heads: heads,
                             headDim: headDim, initialCapacity: min(maxLength, 64), maxCapacity: maxLength)
-        return DecoderState(rowsPerSentence: rowsPerSentence, encoder: encoder, crossKeys: crossKeys,
+        return DecoderState(model: ObjectIdentifier(self), rowsPerSentence: rowsPerSentence, encoder: encoder,
+                            crossKeys: crossKeys,
                             crossValues: crossValues, cache: cache)
     }
 
     /// Appends `steps` tokens to every row (tokens: [rows, steps]) and returns the logits of every
-    /// new position, [rows, steps, targetVocab], valid until the next call on this state. The state's
-    /// `logNormalizers` then hold log Σ exp of each of these rows of logits: log-softmax is
-    /// logits − normalizer, without another pass over the vocabulary.
-    public func decode(_ state: DecoderState, tokens: [Int32], steps: Int) throws(ModelError) -> UnsafeBufferPointer<Float> {
+    /// new position, [rows, steps, targetVocab], with their log-softmax normalizers; valid until
+    /// the next call on this state.
+    public func decode(_ state: DecoderState, tokens: [Int32], steps: Int) throws(ModelError) -> Logits {
+        guard state.model == ObjectIdentifier(self) else {
+            throw .stateMismatch("the decoder state was started by another model")
+        }
         let rows = state.rows
         guard steps >= 1, tokens.count == rows * steps else {
             throw .stateMismatch("decode got \(tokens.count) tokens for \(rows) rows × \(steps) steps")
@@ -174,7 +182,7 @@ public final class TransformerModel: @unchecked Sendable {
             let attention = layer.selfAttention
             let heads = attention.heads, headDim = attention.headDim
             var input = preNorm(layer.selfAttentionNorm, x, rows: n, scratch: state.normed)
-            Linear.apply(attention.query, attention.key, attention.value, to: input, rows: n, into: q, k, v)
+            Linear.apply(attention.query, attention.key, attention.value, to: input, rows: n, into: q, k, v, on: pool)
             let keys = cache.keys[l], values = cache.values[l]
             state.attentionJobs.removeAll(keepingCapacity: true)
             for r in 0..<rows {
@@ -193,14 +201,14 @@ public final class TransformerModel: @unchecked Sendable {
                         headDim: headDim, keyCount: p0 + steps, out: context + o, ldo: d))
                 }
             }
-            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: attention.scale, scores: state.scores)
-            attention.output(context, rows: n, into: projected)
+            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: attention.scale, scores: state.scores, on: pool)
+            attention.output(context, rows: n, into: projected, on: pool)
             residual(x, projected, rows: n, norm: layer.selfAttentionNorm)
 
             // Cross-attention over the encoder output of each row's sentence.
             let cross = layer.crossAttention
             input = preNorm(layer.crossAttentionNorm, x, rows: n, scratch: state.normed)
-            cross.query(input, rows: n, into: q)
+            cross.query(input, rows: n, into: q, on: pool)
             let S = state.sourcePaddedLength
             state.attentionJobs.removeAll(keepingCapacity: true)
             state.crossKeys[l].withUnsafeBufferPointer { crossKeys in
@@ -218,14 +226,14 @@ public final class TransformerModel: @unchecked Sendable {
                     }
                 }
             }
-            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: cross.scale, scores: state.scores)
-            cross.output(context, rows: n, into: projected)
+            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: cross.scale, scores: state.scores, on: pool)
+            cross.output(context, rows: n, into: projected, on: pool)
             residual(x, projected, rows: n, norm: layer.crossAttentionNorm)
 
             // Feed-forward.
             input = preNorm(layer.feedForwardNorm, x, rows: n, scratch: state.normed)
             layer.feedForward(input, rows: n, hidden: state.hidden.reserve(n * layer.feedForward.fc1.outputSize),
-                              into: projected)
+                              into: projected, on: pool)
             residual(x, projected, rows: n, norm: layer.feedForwardNorm)
         }
         decoderNorm?(x, rows: n, into: x)
@@ -236,13 +244,13 @@ public final class TransformerModel: @unchecked Sendable {
         let logits = state.logits.reserve(n * V)
         let blocks = outputProjection.blocks
         let blockMax = state.blockMax.reserve(n * blocks), blockSum = state.blockSum.reserve(n * blocks)
-        outputProjection(x, rows: n, into: logits, blockMax: blockMax, blockSum: blockSum)
+        outputProjection(x, rows: n, into: logits, blockMax: blockMax, blockSum: blockSum, on: pool)
         let normalizers = state.normalizers.reserve(n)
         for i in 0..<n {
             normalizers[i] = nmt_log_sum_exp_of_blocks(blockMax + i * blocks, blockSum + i * blocks, blocks)
         }
-        state.lastDecodedRows = n
-        return UnsafeBufferPointer(start: logits, count: n * V)
+        return Logits(values: UnsafeBufferPointer(start: logits, count: n * V),
+                      logNormalizers: UnsafeBufferPointer(start: normalizers, count: n), vocabularySize: V)
     }
 
     // MARK: Helpers

@@ -1,3 +1,4 @@
+import NMTFormat
 import CKernels
 
 extension ModelConfig.Activation {

@@ -1,4 +1,5 @@
 import CKernels
+import NMTFormat
 
 /// Multi-head attention: softmax(Q·Kᵀ / √headDim)·V for each head, then the output projection.
 /// The layer holds weights only; keys and values of a decoding run live in the caller's cache.
@@ -11,11 +12,11 @@ struct MultiHeadAttention: Sendable {
     let headDim: Int
     var scale: Float { 1 / Float(headDim).squareRoot() }
 
-    init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int) {
-        self.query = query
-        self.key = key
-        self.value = value
-        self.output = output
+    init(_ names: WeightTable.Attention, file: ModelFile, heads: Int) {
+        query = Linear(names.query, file: file)
+        key = Linear(names.key, file: file)
+        value = Linear(names.value, file: file)
+        output = Linear(names.output, file: file)
         self.heads = heads
         headDim = query.outputSize / heads
     }
@@ -50,7 +51,7 @@ struct MultiHeadAttention: Sendable {
     /// softmax(q·kᵀ · scale)·v for every job, over threads when the work is worth it. Sequences
     /// are short (tens to hundreds of keys), so fused dot products and scaled additions per query
     /// (`nmt_attend`) beat GEMM calls here. scores: scratch, grown as needed.
-    static func run(_ jobs: [nmt_attention_job], headDim: Int, scale: Float, scores: ScratchBuffer) {
+    static func run(_ jobs: [nmt_attention_job], headDim: Int, scale: Float, scores: ScratchBuffer, on pool: ThreadPool) {
         var work = 0, longest = 1
         for job in jobs {
             work += job.queries * job.key_count * headDim
@@ -58,10 +59,10 @@ struct MultiHeadAttention: Sendable {
         }
         // A key costs a dot product, a softmax term and a scaled addition, with a reduction per
         // key: about four times a product's multiply-add per element.
-        let threads = Threads.forWork(4 * work)
+        let threads = pool.forWork(4 * work)
         let scratch = scores.reserve(threads * longest)
         jobs.withUnsafeBufferPointer {
-            nmt_attention($0.baseAddress, $0.count, headDim, scale, scratch, longest, threads)
+            nmt_attention(pool.pool, $0.baseAddress, $0.count, headDim, scale, scratch, longest, threads)
         }
     }
 }

@@ -53,7 +53,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     }
 
     /// Rejects values the forward pass cannot run with, naming the field.
-    func validate() throws(ModelFileError) {
+    public func validate() throws(ModelFileError) {
         // Generous upper bounds keep arithmetic on sizes far from overflow on a damaged header.
         func check(_ value: Int, _ field: String, _ range: ClosedRange<Int>) throws(ModelFileError) {
             guard range.contains(value) else {
@@ -90,53 +90,5 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try check(eosID, "eos_id", 0...(min(sourceVocabSize, targetVocabSize) - 1))
         try check(unkID, "unk_id", 0...(min(sourceVocabSize, targetVocabSize) - 1))
         try check(decoderStartID, "decoder_start_id", 0...(targetVocabSize - 1))
-    }
-
-    /// The tensors a file with this config must hold, with their shapes, in a stable order.
-    func expectedTensors() -> [(name: String, shape: [Int])] {
-        var list: [(String, [Int])] = []
-        let d = dModel
-        if sharedEmbeddings {
-            list.append(("model.shared.weight", [sourceVocabSize, d]))
-        } else {
-            list.append(("model.encoder.embed_tokens.weight", [sourceVocabSize, d]))
-            list.append(("model.decoder.embed_tokens.weight", [targetVocabSize, d]))
-        }
-        if !tiedOutput { list.append(("lm_head.weight", [targetVocabSize, d])) }
-        if finalLogitsBias { list.append(("final_logits_bias", [1, targetVocabSize])) }
-        func linear(_ prefix: String, _ out: Int, _ inp: Int) {
-            list.append(("\(prefix).weight", [out, inp]))
-            list.append(("\(prefix).bias", [out]))
-        }
-        func norm(_ prefix: String) {
-            list.append(("\(prefix).weight", [d]))
-            list.append(("\(prefix).bias", [d]))
-        }
-        func attention(_ prefix: String) {
-            for projection in ["q_proj", "k_proj", "v_proj", "out_proj"] { linear("\(prefix).\(projection)", d, d) }
-        }
-        for i in 0..<encoderLayers {
-            let p = "model.encoder.layers.\(i)"
-            attention("\(p).self_attn")
-            norm("\(p).self_attn_layer_norm")
-            linear("\(p).fc1", encoderFFNDim, d)
-            linear("\(p).fc2", d, encoderFFNDim)
-            norm("\(p).final_layer_norm")
-        }
-        for i in 0..<decoderLayers {
-            let p = "model.decoder.layers.\(i)"
-            attention("\(p).self_attn")
-            norm("\(p).self_attn_layer_norm")
-            attention("\(p).encoder_attn")
-            norm("\(p).encoder_attn_layer_norm")
-            linear("\(p).fc1", decoderFFNDim, d)
-            linear("\(p).fc2", d, decoderFFNDim)
-            norm("\(p).final_layer_norm")
-        }
-        if finalLayerNorm {
-            norm("model.encoder.layer_norm")
-            norm("model.decoder.layer_norm")
-        }
-        return list
     }
 }

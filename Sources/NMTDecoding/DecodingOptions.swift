@@ -54,13 +54,3 @@ public enum DecodingOptionsError: Error, Equatable, CustomStringConvertible, Sen
         }
     }
 }
-
-/// One translation hypothesis of a sentence.
-public struct Hypothesis: Sendable, Equatable {
-    /// Generated target ids, `</s>` included when the hypothesis ended with it.
-    public var tokens: [Int32]
-    /// Sum of the token log-probabilities.
-    public var logProbability: Float
-    /// `logProbability / tokens.count^lengthPenalty`, the ranking score.
-    public var score: Float
-}

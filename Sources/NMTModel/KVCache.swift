@@ -1,10 +1,12 @@
-/// Keys and values of every decoder self-attention layer for `rows` decoding rows,
+/// Keys and values of every decoder self-attention layer for up to `rows` decoding rows,
 /// laid out `[layer][rows, heads, capacity, headDim]`.
 ///
-/// Beam search never copies keys or values. Slot (row r, position t) is written once, by row r at
-/// step t, and never changes; `origins[r][t]` names the row whose slot holds position t of row r's
-/// history. Reordering rows (beams taking over other beams) only reorders these small tables,
-/// which attention reads to find each key (`MultiHeadAttention.attendCached`).
+/// Beam search never copies keys or values. Slot (row r, position t) is written once, by live row
+/// r at step t, and never changes; `origins[r][t]` names the row whose slot holds position t of
+/// live row r's history. Selecting rows (beams taking over other beams, finished rows leaving)
+/// only selects among these small tables, which attention reads to find each key. A live row
+/// writes its new positions into its own slots: positions from `length` on have never been
+/// written in any row's slots, so no history is overwritten whichever rows remain.
 final class KVCache {
     let layers: Int
     let rows: Int
@@ -14,6 +16,8 @@ final class KVCache {
     private(set) var capacity: Int
     /// Positions filled so far.
     var length = 0
+    /// Rows still decoding: 0..<liveRows.
+    private(set) var liveRows: Int
     private(set) var keys: [UnsafeMutablePointer<Float>]
     private(set) var values: [UnsafeMutablePointer<Float>]
     /// [rows, maxCapacity]: the row whose slot holds each position of a row's history.
@@ -26,6 +30,7 @@ final class KVCache {
         self.heads = heads
         self.headDim = headDim
         self.maxCapacity = maxCapacity
+        liveRows = rows
         capacity = max(1, min(initialCapacity, maxCapacity))
         let size = rows * heads * capacity * headDim
         keys = (0..<layers).map { _ in .allocate(capacity: size) }
@@ -73,17 +78,18 @@ final class KVCache {
             grow(&values)
             capacity = newCapacity
         }
-        for r in 0..<rows {
+        for r in 0..<liveRows {
             for t in length..<max(count, length) { origins[r * maxCapacity + t] = Int32(r) }
         }
     }
 
-    /// Row r takes the history of row `sources[r]` (beam search reordering): only the origin
-    /// tables move, rows × length integers.
-    func reorder(_ sources: [Int]) {
+    /// Live row r takes the history of live row `sources[r]`; sources.count rows remain live. Only
+    /// the origin tables move, rows × length integers.
+    func select(_ sources: [Int]) {
         for (r, source) in sources.enumerated() {
             (spareOrigins + r * maxCapacity).update(from: origins + source * maxCapacity, count: length)
         }
         swap(&origins, &spareOrigins)
+        liveRows = sources.count
     }
 }

@@ -1,4 +1,5 @@
 import CKernels
+import NMTFormat
 
 /// A fully connected layer, y = x·Wᵀ + b, with the weight in PyTorch's `[out, in]` layout, read in
 /// place from the model file. Products run in CKernels (`nmt_products`): split over threads in
@@ -18,8 +19,9 @@ struct Linear: @unchecked Sendable {
         self.inputSize = inputSize
     }
 
-    init(weight: WeightTensor, bias: WeightTensor?) {
-        self.init(weight: weight.data, bias: bias?.data, outputSize: weight.shape[0], inputSize: weight.shape[1])
+    init(_ names: WeightTable.Linear, file: ModelFile) {
+        self.init(weight: file.tensor(names.weight).data, bias: file.tensor(names.bias).data,
+                  outputSize: names.weight.shape[0], inputSize: names.weight.shape[1])
     }
 
     /// Blocks of 16 columns: the size of one row of block statistics.
@@ -28,41 +30,42 @@ struct Linear: @unchecked Sendable {
     /// x: [rows, inputSize] → y: [rows, outputSize], then `activation` applied to y by each thread
     /// to the blocks it computed, while they are in its cache.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                        activation: ModelConfig.Activation? = nil) {
+                        activation: ModelConfig.Activation? = nil, on pool: ThreadPool) {
         var product = self.product(into: y)
         product.activation = activation?.kernel ?? NMT_IDENTITY
-        run(product, on: x, rows: rows)
+        run(product, on: x, rows: rows, pool: pool)
     }
 
     /// As `callAsFunction`, and for each row of y the statistics of its 16-column blocks
     /// (`nmt_block_statistics`), gathered while the block is in cache: blockMax and blockSum are
     /// [rows, blocks]. The output projection uses them for log-softmax over the vocabulary.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                        blockMax: UnsafeMutablePointer<Float>, blockSum: UnsafeMutablePointer<Float>) {
+                        blockMax: UnsafeMutablePointer<Float>, blockSum: UnsafeMutablePointer<Float>,
+                        on pool: ThreadPool) {
         var product = self.product(into: y)
         (product.block_max, product.block_sum) = (blockMax, blockSum)
-        run(product, on: x, rows: rows)
+        run(product, on: x, rows: rows, pool: pool)
     }
 
     /// Three layers applied to the same input in one parallel region (attention's query, key and
     /// value projections): the threads meet once instead of three times.
     static func apply(_ a: Linear, _ b: Linear, _ c: Linear, to x: UnsafePointer<Float>, rows: Int,
                       into ya: UnsafeMutablePointer<Float>, _ yb: UnsafeMutablePointer<Float>,
-                      _ yc: UnsafeMutablePointer<Float>) {
+                      _ yc: UnsafeMutablePointer<Float>, on pool: ThreadPool) {
         guard rows > 0 else { return }
         var products = (a.product(into: ya), b.product(into: yb), c.product(into: yc))
         let work = rows * a.inputSize * (a.outputSize + b.outputSize + c.outputSize)
         withUnsafePointer(to: &products) {
             $0.withMemoryRebound(to: nmt_product.self, capacity: 3) {
-                nmt_products(x, rows, a.inputSize, $0, 3, Threads.forWork(work))
+                nmt_products(pool.pool, x, rows, a.inputSize, $0, 3, pool.forWork(work))
             }
         }
     }
 
-    private func run(_ product: nmt_product, on x: UnsafePointer<Float>, rows: Int) {
+    private func run(_ product: nmt_product, on x: UnsafePointer<Float>, rows: Int, pool: ThreadPool) {
         guard rows > 0 else { return }
         var product = product
-        nmt_products(x, rows, inputSize, &product, 1, Threads.forWork(rows * outputSize * inputSize))
+        nmt_products(pool.pool, x, rows, inputSize, &product, 1, pool.forWork(rows * outputSize * inputSize))
     }
 
     private func product(into y: UnsafeMutablePointer<Float>) -> nmt_product {

@@ -1,3 +1,5 @@
+import NMTFormat
+
 /// Text ↔ model ids for one translation direction, the way MarianTokenizer does it:
 /// a leading target-language token such as `>>fra<<` is kept whole, the rest is split by the
 /// source SentencePiece model, pieces map to ids through the model's vocabulary (unknown → unk),
@@ -46,6 +48,12 @@ public struct Tokenizer: Sendable {
     /// Source ids of a line, ending with `</s>`.
     public func encode(_ text: String) throws(TokenizerError) -> [Int32] {
         try sourcePieces(text).map(sourceVocabulary.id(of:)) + [eosID]
+    }
+
+    /// Target ids of a translation given as text, ending with `</s>` (for scoring a translation):
+    /// split by the target SentencePiece model, as MarianTokenizer's `text_target` does.
+    public func encodeTarget(_ text: String) throws(TokenizerError) -> [Int32] {
+        try target.encode(text).map(targetVocabulary.id(of:)) + [eosID]
     }
 
     /// Target text of generated ids; `</s>`, `<pad>` and `<unk>` are dropped, as with

@@ -4,11 +4,12 @@ import CKernels
 /// cross-attention keys and values (computed once per source, shared by all rows of a sentence)
 /// and scratch buffers. The model itself stays immutable, so one model serves many states.
 public final class DecoderState {
-    /// Decoding rows: `batchSize × rowsPerSentence` (beams of a sentence are adjacent).
-    public let rows: Int
+    /// Live decoding rows: `batchSize × rowsPerSentence` at the start (beams of a sentence are
+    /// adjacent), fewer once `select` has dropped rows.
+    public var rows: Int { rowSentence.count }
     public let rowsPerSentence: Int
-    /// Sentence (index in the encoder batch) that each row translates.
-    let rowSentence: [Int]
+    /// Sentence (index in the encoder batch) that each live row translates.
+    private(set) var rowSentence: [Int]
     let sourceLengths: [Int]
     let sourcePaddedLength: Int
     /// Per decoder layer: [batch, heads, sourcePaddedLength, headDim]
@@ -24,20 +25,17 @@ public final class DecoderState {
     /// Attention jobs of one layer, [rows × heads], refilled every layer without reallocating.
     var attentionJobs: [nmt_attention_job] = []
 
-    /// log Σ exp of each row of logits that the last `decode` returned ([rows, steps]); valid until
-    /// the next call.
-    public var logNormalizers: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: normalizers.pointer, count: lastDecodedRows)
-    }
-    var lastDecodedRows = 0
 
     /// Positions decoded so far.
     public var length: Int { cache.length }
 
-    init(rowsPerSentence: Int, encoder: EncoderOutput, crossKeys: [[Float]], crossValues: [[Float]], cache: KVCache) {
+    /// The model that started this state; only it may decode with it.
+    let model: ObjectIdentifier
+
+    init(model: ObjectIdentifier, rowsPerSentence: Int, encoder: EncoderOutput, crossKeys: [[Float]], crossValues: [[Float]], cache: KVCache) {
+        self.model = model
         self.rowsPerSentence = rowsPerSentence
-        rows = encoder.batchSize * rowsPerSentence
-        rowSentence = (0..<rows).map { $0 / rowsPerSentence }
+        rowSentence = (0..<(encoder.batchSize * rowsPerSentence)).map { $0 / rowsPerSentence }
         sourceLengths = encoder.lengths
         sourcePaddedLength = encoder.paddedLength
         self.crossKeys = crossKeys
@@ -45,14 +43,18 @@ public final class DecoderState {
         self.cache = cache
     }
 
-    /// Row r continues from row `sources[r]`; rows must stay within their sentence.
-    public func reorder(_ sources: [Int]) throws(ModelError) {
-        guard sources.count == rows else {
-            throw .stateMismatch("reorder got \(sources.count) rows, the state has \(rows)")
+    /// The live rows become `sources.count` rows, row r continuing from row `sources[r]`: beams
+    /// taking over other beams (a row may be named twice), and finished rows leaving (rows not
+    /// named are dropped, so later steps cost only the rows still decoding).
+    public func select(_ sources: [Int]) throws(ModelError) {
+        guard !sources.isEmpty else { throw .stateMismatch("select needs at least one row") }
+        guard sources.count <= cache.rows else {
+            throw .stateMismatch("select asks for \(sources.count) rows, the state was started with \(cache.rows)")
         }
-        for (r, s) in sources.enumerated() where !(0..<rows).contains(s) || rowSentence[s] != rowSentence[r] {
-            throw .stateMismatch("row \(r) cannot take row \(s): rows must stay within their sentence")
+        for s in sources where !(0..<rows).contains(s) {
+            throw .stateMismatch("select names row \(s), the state has \(rows)")
         }
-        cache.reorder(sources)
+        cache.select(sources)
+        rowSentence = sources.map { rowSentence[$0] }
     }
 }

@@ -1,3 +1,5 @@
+import NMTFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,0 +1,25 @@
+import NMTModel
+
+/// The Transformer as a `StepModel` for one batch of sentences.
+public struct TransformerStepModel: StepModel {
+    public let model: TransformerModel
+    public let state: DecoderState
+
+    public init(model: TransformerModel, state: DecoderState) {
+        self.model = model
+        self.state = state
+    }
+
+    public var vocabularySize: Int { model.config.targetVocabSize }
+    public var eosID: Int32 { Int32(model.config.eosID) }
+    public var padID: Int32 { Int32(model.config.padID) }
+    public var startID: Int32 { Int32(model.config.decoderStartID) }
+
+    public mutating func next(_ tokens: [Int32]) throws(ModelError) -> Logits {
+        try model.decode(state, tokens: tokens, steps: 1)
+    }
+
+    public mutating func select(_ sources: [Int]) throws(ModelError) {
+        try state.select(sources)
+    }
+}

@@ -1,0 +1,18 @@
+import NMTFormat
+
+/// One encoder layer: self-attention and feed-forward, each wrapped in a residual connection
+/// with a layer norm after (post-LN, Marian) or before (pre-LN) the sublayer.
+struct EncoderLayer: Sendable {
+    let selfAttention: MultiHeadAttention
+    let selfAttentionNorm: LayerNorm
+    let feedForward: FeedForward
+    let feedForwardNorm: LayerNorm
+
+    init(_ names: WeightTable.EncoderLayer, file: ModelFile, heads: Int) {
+        selfAttention = MultiHeadAttention(names.selfAttention, file: file, heads: heads)
+        selfAttentionNorm = LayerNorm(names.selfAttentionNorm, file: file)
+        feedForward = FeedForward(fc1: Linear(names.fc1, file: file), fc2: Linear(names.fc2, file: file),
+                                  activation: file.config.activation)
+        feedForwardNorm = LayerNorm(names.feedForwardNorm, file: file)
+    }
+}
