@@ -3,8 +3,9 @@ import PackageDescription
 
 // The targets follow the pipeline, and each imports only those before it, so the compiler keeps
 // the dependencies one way:
-//   CKernels, CSentencePiece (C)  →  NMTFormat (model file)  →  NMTTokenizer  →  NMTModel (layers,
-//   attention, cache, Transformer)  →  NMTDecoding (searches)  →  NMT (translator)  →  translate (CLI)
+//   NMTText (sentences, over ICU)  →  NMTFormat (model file)  →  NMTTokenizer (over SentencePiece)
+//   →  NMTModel (layers, attention, cache, Transformer; C kernels)  →  NMTDecoding (searches)
+//   →  NMT (translator)  →  translate (CLI)
 let package = Package(
     name: "swift-nmt",
     products: [
@@ -23,13 +24,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("sentencepiece")]
         ),
         .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "CSentenceBreak", path: "Sources/CSentenceBreak", linkerSettings: [.linkedLibrary("icuuc")]),
+        .target(name: "NMTText", dependencies: ["CSentenceBreak"], path: "Sources/NMTText"),
         .target(name: "NMTFormat", path: "Sources/NMTFormat"),
         .target(name: "NMTTokenizer", dependencies: ["NMTFormat", "CSentencePiece"], path: "Sources/NMTTokenizer"),
         .target(name: "NMTModel", dependencies: ["NMTFormat", "CKernels"], path: "Sources/NMTModel"),
         .target(name: "NMTDecoding", dependencies: ["NMTModel", "CKernels"], path: "Sources/NMTDecoding"),
         .target(
             name: "NMT",
-            dependencies: ["NMTFormat", "NMTTokenizer", "NMTModel", "NMTDecoding"],
+            dependencies: ["NMTText", "NMTFormat", "NMTTokenizer", "NMTModel", "NMTDecoding"],
             path: "Sources/NMT"
         ),
         .executableTarget(
@@ -48,6 +51,7 @@ let package = Package(
             ],
             path: "Sources/nmt-inspect"
         ),
+        .testTarget(name: "NMTTextTests", dependencies: ["NMTText"], path: "Tests/NMTTextTests"),
         .testTarget(
             name: "NMTTests",
             dependencies: ["NMT", "CKernels", "translate"],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian package the build needs, if missing: SentencePiece.
+# Installs the Debian packages the build needs, if missing: SentencePiece and ICU.
 set -euo pipefail
-packages=(libsentencepiece-dev)
+packages=(libsentencepiece-dev libicu-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef float v8f __attribute__((ext_vector_type(8)));
@@ -205,8 +206,10 @@ static int cached_test(_Atomic int *cache, int (*test)(void)) {
     }
     return value;
 }
-static int test_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
-static int test_avx512(void) { return __builtin_cpu_supports("avx512f"); }
+static int test_avx2(void) {
+    return nmt_process_instruction_set() >= NMT_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+static int test_avx512(void) { return nmt_process_instruction_set() >= NMT_AVX512 && __builtin_cpu_supports("avx512f"); }
 static int has_avx2(void) {
     static _Atomic int cache = -1;
     return limit >= NMT_AVX2 && cached_test(&cache, test_avx2);
@@ -264,3 +267,25 @@ void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n
 }
 
 void nmt_limit_instruction_set(nmt_instruction_set highest) { limit = highest; }
+
+int nmt_process_instruction_set(void) {
+    const char *cap = getenv("NMT_ISA");
+    if (!cap || !*cap || !strcmp(cap, "avx512")) return NMT_AVX512;
+    if (!strcmp(cap, "avx2")) return NMT_AVX2;
+    if (!strcmp(cap, "generic")) return NMT_BASELINE;
+    return -1;
+}
+
+int nmt_cpu_supports(nmt_instruction_set set) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    switch (set) {
+    case NMT_BASELINE: return 1;
+    case NMT_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case NMT_AVX512: return __builtin_cpu_supports("avx512f");
+    }
+    return 0;
+#else
+    return set == NMT_BASELINE;
+#endif
+}

@@ -1,3 +1,6 @@
+import NMTDecoding
+import NMTText
+
 /// One candidate translation of a sentence: the search's hypothesis and its text.
 public struct TranslationHypothesis: Sendable, Equatable {
     public var text: String
@@ -14,12 +17,24 @@ public struct TranslationHypothesis: Sendable, Equatable {
     public var logProbability: Float { hypothesis.logProbability }
 }
 
+/// One sentence (or part of a long sentence) of a line and its translation.
+public struct TranslatedSegment: Sendable, Equatable {
+    /// Where the segment is in the line, in UTF-16 code units (as JavaScript and ICU count).
+    public var utf16Range: Range<Int>
+    /// Best first.
+    public var hypotheses: [TranslationHypothesis]
+}
+
 /// The translation of one input line: the best hypothesis and the n-best list.
 public struct Translation: Sendable, Equatable {
-    /// Best first; empty for an empty input line.
+    /// Best first; empty for an empty input line. For a line of several segments, hypothesis k
+    /// joins the k-th hypothesis of every segment (or a segment's last, when it has fewer).
     public var hypotheses: [TranslationHypothesis]
-    /// The source was longer than the model's maximum positions and only its beginning was translated.
+    /// The source was longer than the model's maximum positions and only its beginning was
+    /// translated (only with `SplitMode.none`).
     public var sourceTruncated: Bool
+    /// The line's sentences (or parts) and their translations, in order.
+    public var segments: [TranslatedSegment] = []
 
     public var text: String { hypotheses.first?.text ?? "" }
     public var score: Float { hypotheses.first?.score ?? 0 }
@@ -30,6 +45,7 @@ public enum TranslatorError: Error, Equatable, CustomStringConvertible, Sendable
     case tokenizer(TokenizerError)
     case model(ModelError)
     case options(DecodingOptionsError)
+    case segmentation(TextSegmentationError)
 
     init(_ error: DecodingError) {
         switch error {
@@ -44,6 +60,7 @@ public enum TranslatorError: Error, Equatable, CustomStringConvertible, Sendable
         case .tokenizer(let e): return e.description
         case .model(let e): return e.description
         case .options(let e): return e.description
+        case .segmentation(let e): return e.description
         }
     }
 }

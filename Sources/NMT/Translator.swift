@@ -1,7 +1,9 @@
 import Dispatch
+import Foundation
 import NMTDecoding
 import NMTFormat
 import NMTModel
+import NMTText
 import NMTTokenizer
 
 /// Loads a model file once and translates text with it. Immutable and `Sendable`: one translator
@@ -30,6 +32,11 @@ public final class Translator: Sendable {
 
     public init(modelFile: ModelFile, threads: Int? = nil) throws(TranslatorError) {
         do {
+            _ = try InstructionSet.environmentCap()
+        } catch {
+            throw .model(error)
+        }
+        do {
             tokenizer = try Tokenizer(modelFile: modelFile)
         } catch {
             throw .modelFile(error)
@@ -37,48 +44,143 @@ public final class Translator: Sendable {
         model = TransformerModel(file: modelFile, threads: threads)
     }
 
-    /// Translates a batch of lines, decoded together. One result per line, in order; a line that is
-    /// empty or only white space gives an empty translation.
-    public func translate(_ lines: [String], options: DecodingOptions = DecodingOptions()) throws(TranslatorError) -> [Translation] {
+    /// Translates lines: one result per line, in order. Each line is split as `split` says (by
+    /// default into sentences, a sentence too long for the model cut into parts), the pieces of
+    /// all lines are sorted by length and translated in batches as `batching` says, and each line's
+    /// translations are joined with the line's own spacing. A line that is empty or only white
+    /// space gives an empty translation. Results do not depend on the batching.
+    public func translate(_ lines: [String], options: DecodingOptions = DecodingOptions(), split: SplitMode = .sentences,
+                          batching: Batching = Batching()) throws(TranslatorError) -> [Translation] {
         do {
             try options.validate()
         } catch {
             throw .options(error)
         }
-        var sources: [[Int32]] = []
-        var indices: [Int] = []
-        var results = [Translation](repeating: Translation(hypotheses: [], sourceTruncated: false), count: lines.count)
-        for (i, line) in lines.enumerated() where line.contains(where: { !$0.isWhitespace }) {
-            var ids: [Int32]
+        guard batching.maxSentences >= 1, (batching.maxTokens ?? 1) >= 1 else {
+            throw .options(.invalidOption("batches must hold at least one sentence and one token"))
+        }
+        // Every text segment of every line, with its source ids.
+        var plans: [(text: SegmentedText, truncated: Bool)] = []
+        var units: [(line: Int, segment: Int, ids: [Int32])] = []
+        for line in lines {
+            let plan = try segment(line, split)
+            for (k, piece) in plan.text.segments.enumerated() where piece.isText {
+                units.append((plans.count, k, plan.ids[k]!))
+            }
+            plans.append((plan.text, plan.truncated))
+        }
+        // Shortest first, so that a batch pads little; ties keep input order.
+        let order = units.indices.sorted { (units[$0].ids.count, $0) < (units[$1].ids.count, $1) }
+        var found = [[Hypothesis]](repeating: [], count: units.count)
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count, end - start < batching.maxSentences {
+                // Sorted: the newcomer is the longest.
+                if let budget = batching.maxTokens, units[order[end]].ids.count * (end - start + 1) > budget { break }
+                end += 1
+            }
+            let batch = order[start..<end]
             do {
-                ids = try tokenizer.encode(line)
+                let hypotheses = try generate(batch.map { units[$0].ids }, options: options)
+                for (u, h) in zip(batch, hypotheses) { found[u] = h }
             } catch {
-                throw .tokenizer(error)
+                throw TranslatorError(error)
             }
-            if ids.count > model.config.maxPositions {
-                ids = Array(ids.prefix(model.config.maxPositions - 1)) + [tokenizer.eosID]
-                results[i].sourceTruncated = true
-            }
-            sources.append(ids)
-            indices.append(i)
+            start = end
         }
-        guard !sources.isEmpty else { return results }
-        let hypotheses: [[Hypothesis]]
+        var translated = [[Int: [TranslationHypothesis]]](repeating: [:], count: lines.count)
+        for (u, unit) in units.enumerated() {
+            translated[unit.line][unit.segment] = try found[u].map { h throws(TranslatorError) in try text(of: h) }
+        }
+        return plans.indices.map { i in
+            Self.assemble(plans[i].text, translated[i], truncated: plans[i].truncated,
+                          lengthPenalty: options.lengthPenalty, eosID: tokenizer.eosID)
+        }
+    }
+
+    /// A line as segments to translate, with the source ids of each text segment (by segment index).
+    private func segment(_ line: String, _ split: SplitMode) throws(TranslatorError)
+        -> (text: SegmentedText, ids: [Int: [Int32]], truncated: Bool) {
+        let maxPositions = model.config.maxPositions
+        // The cutter asks whether pieces fit; the answer for the piece that is kept is reused.
+        var lastEncoded: (text: Substring, ids: [Int32])?
+        var failure: TokenizerError?
+        func fits(_ text: Substring) -> Bool {
+            do {
+                let ids = try tokenizer.encode(String(text))
+                lastEncoded = (text, ids)
+                return ids.count <= maxPositions
+            } catch {
+                failure = error
+                return true  // reported below
+            }
+        }
+        let text: SegmentedText
         do {
-            hypotheses = try generate(sources, options: options)
+            switch split {
+            case .sentences: text = try SentenceSplitter().split(line).cuttingLongTexts(fits: fits)
+            case .long: text = try LongSentenceCutter().cut(line, fits: fits)
+            case .none: text = try LongSentenceCutter().cut(line, fits: { _ in true })
+            }
         } catch {
-            throw TranslatorError(error)
+            throw .segmentation(error)
         }
-        for (k, i) in indices.enumerated() {
-            results[i].hypotheses = try hypotheses[k].map { h throws(TranslatorError) in try text(of: h) }
+        if let failure { throw .tokenizer(failure) }
+        var ids: [Int: [Int32]] = [:]
+        var truncated = false
+        for (k, piece) in text.segments.enumerated() where piece.isText {
+            var pieceIDs: [Int32]
+            if let last = lastEncoded, last.text == text[piece] {
+                pieceIDs = last.ids
+            } else {
+                do { pieceIDs = try tokenizer.encode(String(text[piece])) } catch { throw .tokenizer(error) }
+            }
+            if pieceIDs.count > maxPositions {  // only with .none: the others cut what does not fit
+                pieceIDs = Array(pieceIDs.prefix(maxPositions - 1)) + [tokenizer.eosID]
+                truncated = true
+            }
+            ids[k] = pieceIDs
         }
-        return results
+        return (text, ids, truncated)
+    }
+
+    /// Joins the translations of a line's segments with the line's own spacing between them.
+    private static func assemble(_ line: SegmentedText, _ translated: [Int: [TranslationHypothesis]], truncated: Bool,
+                                 lengthPenalty: Float, eosID: Int32) -> Translation {
+        let parts = line.segments.indices.filter { line.segments[$0].isText }
+        let segments = parts.map { TranslatedSegment(utf16Range: line.segments[$0].utf16Range, hypotheses: translated[$0]!) }
+        guard parts.count > 1 else {
+            return Translation(hypotheses: segments.first?.hypotheses ?? [], sourceTruncated: truncated, segments: segments)
+        }
+        let count = segments.map(\.hypotheses.count).max()!
+        let hypotheses = (0..<count).map { k -> TranslationHypothesis in
+            var text = "", tokens: [String] = [], ids: [Int32] = [], logProbability: Float = 0
+            for (n, index) in parts.enumerated() {
+                let h = segments[n].hypotheses[min(k, segments[n].hypotheses.count - 1)]
+                if n > 0 {  // the source's own spacing between the two segments
+                    text += line.source[line.segments[parts[n - 1]].range.upperBound..<line.segments[index].range.lowerBound]
+                }
+                text += h.text
+                tokens += h.tokens
+                // One </s>, at the end.
+                ids += n == parts.count - 1 ? h.ids : h.ids.filter { $0 != eosID }
+                logProbability += h.logProbability
+            }
+            let score = logProbability / powf(Float(ids.count), lengthPenalty)
+            return TranslationHypothesis(text: text, tokens: tokens,
+                                         hypothesis: Hypothesis(tokens: ids, logProbability: logProbability, score: score))
+        }
+        return Translation(hypotheses: hypotheses, sourceTruncated: truncated, segments: segments)
     }
 
     /// As `translate(_:options:)`, on a thread of its own: the caller's thread (an actor, the main
     /// thread, a server's event loop) stays free, and concurrent calls run in parallel.
-    public func translate(_ lines: [String], options: DecodingOptions = DecodingOptions()) async throws(TranslatorError) -> [Translation] {
-        try await Self.offCallerThread { () throws(TranslatorError) in try self.translate(lines, options: options) }
+    public func translate(_ lines: [String], options: DecodingOptions = DecodingOptions(), split: SplitMode = .sentences,
+                          batching: Batching = Batching()) async throws(TranslatorError) -> [Translation] {
+        try await Self.offCallerThread { () throws(TranslatorError) in
+            try self.translate(lines, options: options, split: split, batching: batching)
+        }
     }
 
     /// The best translation of one text.

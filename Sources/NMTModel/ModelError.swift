@@ -5,6 +5,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible, Sendable {
     case tokenOutOfRange(token: Int32, vocabularySize: Int)
     case sequenceTooLong(length: Int, maxPositions: Int)
     case stateMismatch(String)
+    case unsupportedInstructionSet(String)
 
     public var description: String {
         switch self {
@@ -14,6 +15,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible, Sendable {
         case .sequenceTooLong(let length, let max):
             return "a sequence of \(length) positions exceeds the model's maximum of \(max)"
         case .stateMismatch(let why): return "decoder state misuse: \(why)"
+        case .unsupportedInstructionSet(let why): return why
         }
     }
 }

@@ -18,6 +18,8 @@ struct LineReader {
     private var start = 0
     private var atEnd = false
     private let chunkSize = 1 << 16
+    /// Bytes of the stream that the lines returned so far took, line ends included.
+    private(set) var bytesConsumed = 0
 
     init(file: UnsafeMutablePointer<FILE>) {
         self.file = file
@@ -26,12 +28,18 @@ struct LineReader {
     mutating func next() -> Line? {
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                defer { start = newline + 1 }
+                defer {
+                    bytesConsumed += newline + 1 - start
+                    start = newline + 1
+                }
                 return Self.line(buffer[start..<newline])
             }
             if atEnd {
                 guard start < buffer.count else { return nil }
-                defer { start = buffer.count }
+                defer {
+                    bytesConsumed += buffer.count - start
+                    start = buffer.count
+                }
                 return Self.line(buffer[start...])
             }
             buffer.removeFirst(start)

@@ -6,21 +6,31 @@ import NMT
 struct Translate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "translate",
-        abstract: "Translate text, one sentence per line, with a Transformer model file.",
+        abstract: "Translate text, one paragraph or sentence per line, with a Transformer model file.",
         discussion: """
-            Reads lines from standard input (or --input) and writes exactly one line per input line to \
-            standard output (or --output), in order. Empty lines give empty lines. Invalid UTF-8 is \
-            replaced by U+FFFD and reported on standard error. Input is read and translated in batches.
+            Reads lines from FILE, --input or standard input and writes exactly one line per input line \
+            to standard output (or --output), in order. Empty lines give empty lines. Invalid UTF-8 is \
+            replaced by U+FFFD and reported on standard error.
+
+            Each line is split into sentences (ICU's rules), and a sentence too long for the model is \
+            cut at clauses or between words, so no text is lost; the translations are joined on the \
+            line's output line. --read-ahead lines are read at a time, their sentences sorted by length \
+            and translated in batches; outputs do not depend on the batching.
 
             Lengths count generated target tokens including the end-of-sentence token, as \
             max_new_tokens and min_new_tokens do in Hugging Face generate.
 
-            Example:
+            Examples:
               translate --model models/tiny.bin < examples/input.en > output.de
-            """)
+              translate -m models/tiny.bin input.en --output output.de --beam-size 1
+
+            Shell completion: translate --generate-completion-script bash|zsh|fish
+            """,
+        version: "0.4.0")
 
     @OptionGroup(title: "Model") var model: ModelOptions
     @OptionGroup(title: "Decoding") var decoding: DecodingArguments
+    @OptionGroup(title: "Batching and splitting") var batching: BatchingOptions
     @OptionGroup(title: "Input and output") var io: IOOptions
 
     /// Usage errors exit with status 2, as argument parsers conventionally do.
@@ -31,7 +41,7 @@ struct Translate: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                FileHandle.standardError.write(Data(("error: " + message(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
@@ -49,45 +59,59 @@ struct Translate: ParsableCommand {
         }
         let output = io.openOutput()
         let input = io.openInput()
-        let progress = Progress(enabled: io.verbose || isatty(STDERR_FILENO) != 0)
+        let progress = Progress(enabled: io.verbose || isatty(STDERR_FILENO) != 0, totalBytes: io.inputSize)
         progress.note(String(format: "loaded %@ in %.2f s", model.model, Date().timeIntervalSince(loadStart)))
 
         var reader = LineReader(file: input)
         var lineNumber = 0
-        var batch: [String] = []
+        var window: [String] = []
+        // A terminal gets each line's translation as soon as it is typed.
+        let readAhead = isatty(fileno(input)) != 0 ? 1 : batching.readAhead
         func flush() {
-            guard !batch.isEmpty else { return }
+            guard !window.isEmpty else { return }
             let started = Date()
             let results: [Translation]
             do {
-                results = try translator.translate(batch, options: options)
+                results = try translator.translate(window, options: options, split: batching.split,
+                                                   batching: batching.batching)
             } catch {
                 fail("\(error)")
             }
             var text = ""
             for (offset, result) in results.enumerated() {
+                let number = lineNumber - window.count + offset + 1
                 if result.sourceTruncated {
-                    warn("line \(lineNumber - batch.count + offset + 1): longer than the model's " +
-                         "\(translator.model.config.maxPositions) positions; only its beginning was translated")
+                    warn("line \(number): longer than the model's \(translator.model.config.maxPositions) positions; " +
+                         "only its beginning was translated (--split none)")
                 }
-                text += io.format == .json ? jsonLine(result) : result.text.replacingOccurrences(of: "\n", with: " ")
-                text += "\n"
+                switch io.format {
+                case .json: text += jsonLine(result) + "\n"
+                case .text where options.nBest > 1:
+                    // Marian's n-best format: line index ||| translation ||| score, one line per hypothesis.
+                    for h in result.hypotheses { text += "\(number - 1) ||| \(oneLine(h.text)) ||| \(h.score)\n" }
+                    if result.hypotheses.isEmpty { text += "\(number - 1) |||  ||| 0\n" }
+                case .text: text += oneLine(result.text) + "\n"
+                }
             }
             fputs(text, output)
             fflush(output)
-            progress.add(lines: batch.count, tokens: results.reduce(0) { $0 + ($1.hypotheses.first?.ids.count ?? 0) },
-                         seconds: Date().timeIntervalSince(started))
-            batch.removeAll(keepingCapacity: true)
+            progress.add(lines: window.count, tokens: results.reduce(0) { $0 + ($1.hypotheses.first?.ids.count ?? 0) },
+                         seconds: Date().timeIntervalSince(started), bytes: reader.bytesConsumed)
+            window.removeAll(keepingCapacity: true)
         }
         while let line = reader.next() {
             lineNumber += 1
             if line.invalidUTF8 { warn("line \(lineNumber): invalid UTF-8 replaced by U+FFFD") }
-            batch.append(line.text)
-            if batch.count == io.batchSize { flush() }
+            window.append(line.text)
+            if window.count >= readAhead { flush() }
         }
         flush()
         progress.finish()
         fclose(output)
+    }
+
+    private func oneLine(_ text: String) -> String {
+        text.replacingOccurrences(of: "\n", with: " ")
     }
 
     private func jsonLine(_ t: Translation) -> String {
@@ -97,16 +121,26 @@ struct Translate: ParsableCommand {
             var tokens: [String]
             var ids: [Int32]
         }
+        struct Segment: Encodable {
+            var utf16_start: Int
+            var utf16_end: Int
+            var translation: String
+        }
         struct Line: Encodable {
             var translation: String
             var score: Float
             var tokens: [String]
             var nbest: [Hypothesis]
+            var segments: [Segment]
             var truncated: Bool
         }
         let best = t.hypotheses.first
         let line = Line(translation: t.text, score: t.score, tokens: best?.tokens ?? [],
                         nbest: t.hypotheses.map { Hypothesis(translation: $0.text, score: $0.score, tokens: $0.tokens, ids: $0.ids) },
+                        segments: t.segments.map {
+                            Segment(utf16_start: $0.utf16Range.lowerBound, utf16_end: $0.utf16Range.upperBound,
+                                    translation: $0.hypotheses.first?.text ?? "")
+                        },
                         truncated: t.sourceTruncated)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -116,10 +150,10 @@ struct Translate: ParsableCommand {
 }
 
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Path of the model file (.bin, docs/FORMAT.md).")
+    @Option(name: [.short, .long], help: "Path of the model file (.bin, docs/FORMAT.md).")
     var model: String
 
-    @Option(help: "Threads for matrix products.")
+    @Option(help: "Threads for matrix products and attention (default: the cores this process may use).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -131,7 +165,7 @@ struct DecodingArguments: ParsableArguments {
     @Option(help: "Beam size; 1 is greedy search.")
     var beamSize: Int = DecodingOptions().beamSize
 
-    @Option(help: "Hypotheses per line in JSON output (at most the beam size).")
+    @Option(help: "Hypotheses per line (at most the beam size): in JSON as nbest, in text as Marian's 'line ||| translation ||| score' lines.")
     var nBest: Int = DecodingOptions().nBest
 
     @Option(help: "Beam scores are log-probability / length^penalty.")
@@ -160,13 +194,44 @@ struct DecodingArguments: ParsableArguments {
     }
 }
 
+extension SplitMode: ExpressibleByArgument {}
+
+struct BatchingOptions: ParsableArguments {
+    @Option(help: "sentences: translate each sentence of a line (ICU rules) and cut sentences too long for the model; long: cut only lines too long for the model; none: each line is one sequence, truncated to the model's positions (as transformers does).")
+    var split: SplitMode = .sentences
+
+    @Option(help: "Lines read, sorted by length and translated before their outputs are written.")
+    var readAhead: Int = 1000
+
+    @Option(help: "Most sentences in a batch.")
+    var batchSize: Int = Batching().maxSentences
+
+    @Option(help: "Most source tokens in a batch (sentences × the longest), like CTranslate2's batch_type=tokens; off by default.")
+    var batchTokens: Int?
+
+    var batching: Batching { Batching(maxSentences: batchSize, maxTokens: batchTokens) }
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard readAhead >= 1 else { throw ValidationError("--read-ahead must be at least 1, got \(readAhead)") }
+        if let tokens = batchTokens, tokens < 1 {
+            throw ValidationError("--batch-tokens must be at least 1, got \(tokens)")
+        }
+    }
+}
+
 struct IOOptions: ParsableArguments {
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case text, json
     }
 
-    @Option(help: "Read lines from this file instead of standard input.")
+    @Argument(help: "Input file (default: standard input).")
+    var file: String?
+
+    @Option(help: "Read lines from this file instead of standard input (same as FILE).")
     var input: String?
+
+    var inputPath: String? { file ?? input }
 
     @Option(help: "Write to this file instead of standard output.")
     var output: String?
@@ -175,18 +240,22 @@ struct IOOptions: ParsableArguments {
     var outputFormat: Format = .text
     var format: Format { outputFormat }
 
-    @Option(help: "Lines translated together.")
-    var batchSize: Int = 32
-
     @Flag(help: "Report progress and throughput on standard error even when it is not a terminal.")
     var verbose = false
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if file != nil, input != nil { throw ValidationError("give the input file once: as FILE or as --input") }
+    }
+
+    /// The input's size in bytes when it is a regular file (for the progress bar), else nil.
+    var inputSize: Int? {
+        var info = stat()
+        let ok = inputPath.map { stat($0, &info) == 0 } ?? (fstat(STDIN_FILENO, &info) == 0)
+        return ok && (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : nil
     }
 
     func openInput() -> UnsafeMutablePointer<FILE> {
-        guard let path = input else { return fdopen(STDIN_FILENO, "rb")! }
+        guard let path = inputPath else { return fdopen(STDIN_FILENO, "rb")! }
         guard let file = fopen(path, "rb") else { fail("cannot read '\(path)': \(String(cString: strerror(errno)))") }
         return file
     }
@@ -198,23 +267,29 @@ struct IOOptions: ParsableArguments {
     }
 }
 
-/// Progress and throughput on standard error.
+/// Progress and throughput on standard error: a percentage and the time left when the input's
+/// size is known (a file), the counts otherwise.
 final class Progress {
     let enabled: Bool
-    private var lines = 0, tokens = 0
+    let totalBytes: Int?
+    private var lines = 0, tokens = 0, bytes = 0
     private var seconds = 0.0
 
-    init(enabled: Bool) { self.enabled = enabled }
+    init(enabled: Bool, totalBytes: Int?) {
+        self.enabled = enabled
+        self.totalBytes = totalBytes
+    }
 
     func note(_ message: String) {
         if enabled { FileHandle.standardError.write(Data((message + "\n").utf8)) }
     }
 
-    func add(lines: Int, tokens: Int, seconds: Double) {
+    func add(lines: Int, tokens: Int, seconds: Double, bytes: Int) {
         self.lines += lines
         self.tokens += tokens
         self.seconds += seconds
-        if enabled { FileHandle.standardError.write(Data(("\r" + summary).utf8)) }
+        self.bytes = bytes
+        if enabled { FileHandle.standardError.write(Data(("\r" + summary + "\u{1B}[K").utf8)) }
     }
 
     func finish() {
@@ -222,8 +297,19 @@ final class Progress {
     }
 
     private var summary: String {
-        String(format: "%d lines, %.1f lines/s, %.0f target tokens/s", lines, Double(lines) / max(seconds, 1e-9),
-               Double(tokens) / max(seconds, 1e-9))
+        let rates = String(format: "%d lines, %.1f lines/s, %.0f target tokens/s", lines,
+                           Double(lines) / max(seconds, 1e-9), Double(tokens) / max(seconds, 1e-9))
+        guard let total = totalBytes, total > 0, bytes > 0 else { return rates }
+        let done = min(1, Double(bytes) / Double(total))
+        let left = seconds / done * (1 - done)
+        let width = 20, filled = Int(done * Double(width))
+        return String(format: "[%@%@] %3.0f%%, %@ left, ", String(repeating: "#", count: filled),
+                      String(repeating: " ", count: width - filled), done * 100, Self.duration(left)) + rates
+    }
+
+    private static func duration(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
 }
 

@@ -43,13 +43,51 @@ import Testing
         input += [0x41, 0xFF, 0xFE, 0x42, 0x0A]  // invalid UTF-8
         input += Array((String(repeating: "a dog runs and ", count: 40) + "\n").utf8)  // > 64 positions
         input += Array("last line without newline".utf8)
-        let run = try Self.run(["--model", Self.model, "--beam-size", "2", "--max-length", "6"], input: input)
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.lines.count == 8)
-        #expect(run.stderr.contains("line 7: longer than the model's 64 positions"))
-        #expect(run.lines[1].isEmpty && run.lines[2].isEmpty)
-        #expect(!run.lines[0].isEmpty && !run.lines[3].isEmpty && !run.lines[6].isEmpty && !run.lines[7].isEmpty)
-        #expect(run.stderr.contains("line 6: invalid UTF-8"))
+        for split in ["sentences", "long", "none"] {
+            let run = try Self.run(["--model", Self.model, "--beam-size", "2", "--max-length", "6", "--split", split],
+                                   input: input)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.lines.count == 8)
+            // Only `none` truncates; the other modes cut the long line into parts that fit.
+            #expect(run.stderr.contains("line 7: longer than the model's 64 positions") == (split == "none"))
+            #expect(run.lines[1].isEmpty && run.lines[2].isEmpty)
+            #expect(!run.lines[0].isEmpty && !run.lines[3].isEmpty && !run.lines[6].isEmpty && !run.lines[7].isEmpty)
+            #expect(run.stderr.contains("line 6: invalid UTF-8"))
+        }
+    }
+
+    /// The command line prints what transformers generated for the fixture's sentences, and reads a
+    /// file given as an argument like standard input.
+    @Test func translatesAsTransformersDoes() throws {
+        let reference = try Fixtures.reference("marian-shared")
+        let input = Array((reference.sentences.joined(separator: "\n") + "\n").utf8)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("input-\(UUID()).txt")
+        try Data(input).write(to: path)
+        defer { try? FileManager.default.removeItem(at: path) }
+        for search in reference.searches where search.min_length == 0 {
+            let options = ["--model", Self.model, "--beam-size", "\(search.beam_size)", "--max-length",
+                           "\(search.max_length)", "--length-penalty", "\(search.length_penalty)"]
+            let run = try Self.run(options, input: input)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.lines.map(String.init) == search.texts, "\(options)")
+            #expect(try Self.run(options + [path.path]).stdout == run.stdout)
+        }
+    }
+
+    @Test func nBestInTextIsMarianFormat() throws {
+        let run = try Self.run(["--model", Self.model, "--beam-size", "3", "--n-best", "2", "--max-length", "6"],
+                               input: Array("Two dogs.\nA man.\n".utf8))
+        #expect(run.status == 0)
+        #expect(run.lines.count == 4)
+        for (i, line) in run.lines.enumerated() {
+            let fields = line.components(separatedBy: " ||| ")
+            #expect(fields.count == 3 && fields[0] == "\(i / 2)" && Float(fields[2]) != nil, "\(line)")
+        }
+    }
+
+    @Test func versionIsPrinted() throws {
+        let run = try Self.run(["--version"])
+        #expect(run.status == 0 && !run.stdout.isEmpty)
     }
 
     @Test func manyLinesStreamThrough() throws {
@@ -68,6 +106,8 @@ import Testing
         let first = try JSONSerialization.jsonObject(with: Data(run.lines[0].utf8)) as! [String: Any]
         #expect((first["nbest"] as! [Any]).count == 2)
         #expect(first["translation"] is String && first["score"] is Double && first["tokens"] is [String])
+        let segments = first["segments"] as! [[String: Any]]
+        #expect(segments.count == 1 && segments[0]["utf16_start"] as? Int == 0 && segments[0]["utf16_end"] as? Int == 9)
         let empty = try JSONSerialization.jsonObject(with: Data(run.lines[1].utf8)) as! [String: Any]
         #expect(empty["translation"] as? String == "")
     }
@@ -78,7 +118,7 @@ import Testing
     func badOptionsExitWithStatus2(arguments: [String]) throws {
         let run = try Self.run(["--model", Self.model] + arguments)
         #expect(run.status == 2, "\(arguments): \(run.stderr)")
-        #expect(run.stderr.hasPrefix("Error: "))
+        #expect(run.stderr.hasPrefix("error: "))
     }
 
     @Test func missingOrDamagedModelIsOneLineAndNonZero() throws {
@@ -110,7 +150,8 @@ import Testing
         let run = try Self.run(["--help"])
         #expect(run.status == 0)
         for option in ["--model", "--beam-size", "--n-best", "--length-penalty", "--max-length", "--min-length",
-                       "--batch-size", "--threads", "--output-format", "--input", "--output", "--verbose"] {
+                       "--batch-size", "--batch-tokens", "--read-ahead", "--split", "--threads", "--output-format",
+                       "--input", "--output", "--verbose", "--version", "completion"] {
             #expect(run.stdout.contains(option), "\(option)")
         }
     }

@@ -56,7 +56,8 @@ import Testing
     @Test func longSourcesAreTruncatedAndReported() throws {
         let translator = try Fixtures.translator("marian-shared")
         let long = String(repeating: "a dog runs and ", count: 60)
-        let results = try translator.translate([long, "Two dogs."], options: DecodingOptions(beamSize: 1, maxLength: 5))
+        let results = try translator.translate([long, "Two dogs."], options: DecodingOptions(beamSize: 1, maxLength: 5),
+                                               split: .none)
         #expect(results[0].sourceTruncated)
         #expect(!results[1].sourceTruncated)
         #expect(!results[0].text.isEmpty)

@@ -92,6 +92,12 @@ typedef enum { NMT_BASELINE = 0, NMT_AVX2, NMT_AVX512 } nmt_instruction_set;
 /// allows all; the pool's threads keep theirs), so that tests reach every version of a kernel on
 /// one machine.
 void nmt_limit_instruction_set(nmt_instruction_set highest);
+/// The process-wide cap from the environment variable NMT_ISA (`avx512`, `avx2` or `generic`;
+/// unset or empty: no cap), read when the kernels first test the CPU; -1 for any other value.
+/// Like CTranslate2's CT2_FORCE_CPU_ISA: measures an AVX2-only machine on an AVX-512 one.
+int nmt_process_instruction_set(void);
+/// Whether this CPU has an instruction set (whatever the caps).
+int nmt_cpu_supports(nmt_instruction_set set);
 
 /// One chunk of a parallel region.
 typedef void (*nmt_task)(void *context, size_t chunk);
