@@ -25,6 +25,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from nmt_format import read_header, read_model, read_vocabulary_blob  # noqa: E402
 
 LENGTH = 48
 THREADS = 2
@@ -145,31 +146,9 @@ print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
 def hf_from_bin(bin_path, out_dir):
     """Rebuilds a MarianMT checkpoint from one of our model files (for models/tiny.bin, whose
     training checkpoint is not kept), so that every system runs the very same weights."""
-    import json as _json
-    import struct
     import torch
-    from safetensors.torch import save_file
-    with open(bin_path, "rb") as f:
-        data = f.read()
-    (hlen,) = struct.unpack("<I", data[12:16])
-    header = _json.loads(data[16:16 + hlen])
-    c = header["config"]
-    blobs = {b["name"]: data[b["offset"]:b["offset"] + b["length"]] for b in header["blobs"]}
-
-    def vocab(blob):
-        (n,) = struct.unpack("<I", blob[:4])
-        pieces, pos = [], 4
-        for _ in range(n):
-            (ln,) = struct.unpack("<I", blob[pos:pos + 4])
-            pieces.append(blob[pos + 4:pos + 4 + ln].decode("utf-8"))
-            pos += 4 + ln
-        return pieces
-    tensors = {}
-    for t in header["tensors"]:
-        dt = np.float32 if t["dtype"] == "f32" else np.float16
-        n = int(np.prod(t["shape"]))
-        arr = np.frombuffer(data, dtype=dt, count=n, offset=t["offset"]).reshape(t["shape"]).astype(np.float32)
-        tensors[t["name"]] = torch.from_numpy(arr.copy())
+    c, arrays, blobs = read_model(bin_path, widen=True)
+    tensors = {name: torch.from_numpy(a) for name, a in arrays.items()}
     if c["shared_embeddings"]:
         for k in ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"):
             tensors[k] = tensors["model.shared.weight"]
@@ -190,9 +169,10 @@ def hf_from_bin(bin_path, out_dir):
     open(os.path.join(out_dir, "source.spm"), "wb").write(blobs["source.spm"])
     open(os.path.join(out_dir, "target.spm"), "wb").write(blobs["target.spm"])
     with open(os.path.join(out_dir, "vocab.json"), "w", encoding="utf-8") as f:
-        _json.dump({p: i for i, p in reversed(list(enumerate(vocab(blobs["source.vocab"]))))}, f, ensure_ascii=False)
+        json.dump({p: i for i, p in reversed(list(enumerate(read_vocabulary_blob(blobs["source.vocab"]))))}, f,
+                  ensure_ascii=False)
     with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
-        _json.dump({"source_lang": "en", "target_lang": "de"}, f)
+        json.dump({"source_lang": "en", "target_lang": "de"}, f)
 
 
 def copy_bandwidth():
@@ -209,11 +189,7 @@ def copy_bandwidth():
 
 def decoder_bytes_per_token(bin_path):
     """Bytes of weights one decoder step reads: decoder layers, output projection, logits bias."""
-    import struct
-    with open(bin_path, "rb") as f:
-        head = f.read(16)
-        (hlen,) = struct.unpack("<I", head[12:16])
-        header = json.loads(f.read(hlen))
+    header = read_header(bin_path)
     total = 0
     cross_kv = (".encoder_attn.k_proj.", ".encoder_attn.v_proj.")  # applied once per sentence, not per step
     for t in header["tensors"]:
