@@ -45,15 +45,23 @@ def child(code, env_extra=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def time_ours(binary, model, batch, beam, text):
-    """Seconds of one `translate` process over `text`, and its peak resident memory in MB."""
+def timed_process(cmd, text=None, env=None):
+    """Seconds of one process from spawn to exit (`text` on its standard input, if given), and its
+    peak resident memory in MB."""
     start = time.perf_counter()
     # GNU time reports the peak resident set of this run alone (in KB, last line of stderr).
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", binary, "--model", model, "--batch-size", str(batch),
-                          "--beam-size", str(beam), "--min-length", str(LENGTH), "--max-length", str(LENGTH),
-                          "--threads", str(THREADS)],
-                         input=text, capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, int(out.stderr.strip().splitlines()[-1]) / 1024
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], input=text, capture_output=True, text=True, env=env,
+                         stdin=subprocess.DEVNULL if text is None else None)
+    took = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {out.returncode}:\n{out.stderr[-2000:]}")
+    return took, int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
+def time_ours(binary, model, batch, beam, text):
+    """Seconds of one `translate` process over `text`, and its peak resident memory in MB."""
+    return timed_process([binary, "--model", model, "--batch-size", str(batch), "--beam-size", str(beam),
+                          "--min-length", str(LENGTH), "--max-length", str(LENGTH), "--threads", str(THREADS)], text)
 
 
 def run_ours(binary, model, lines, batch, beam):
@@ -96,6 +104,16 @@ def peak_mb():  # this process's own high-water mark (ru_maxrss would include th
             return int(line.split()[1]) / 1024
 """
 
+# The end of both programs: a warm-up pass over the lines, then the timed pass, reported as JSON.
+TIMED = """batches = (len(lines) + {batch} - 1) // {batch}
+run(batches)  # warm-up: allocations, thread start-up, weights into cache
+t = time.perf_counter()
+run(batches)
+took = time.perf_counter() - t
+print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
+                  "peak_mb": peak_mb()}}))
+"""
+
 HF_CODE = PEAK + """
 import json, time, torch
 from transformers import MarianMTModel, MarianTokenizer
@@ -112,14 +130,7 @@ def run(batches):
             model.generate(**enc, num_beams={beam}, do_sample=False, min_new_tokens={length},
                            max_new_tokens={length}, forced_eos_token_id=None, bad_words_ids=[[pad]],
                            early_stopping=False)
-batches = (len(lines) + {batch} - 1) // {batch}
-run(batches)  # warm-up: allocations, thread start-up, weights into cache
-t = time.perf_counter()
-run(batches)
-took = time.perf_counter() - t
-print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
-                  "peak_mb": peak_mb()}}))
-"""
+""" + TIMED
 
 CT2_CODE = PEAK + """
 import json, time, ctranslate2, sentencepiece as spm
@@ -133,14 +144,7 @@ def run(batches):
     for s in range(0, batches * {batch}, {batch}):
         tr.translate_batch(src[s:s + {batch}], beam_size={beam}, min_decoding_length={length},
                            max_decoding_length={length}, max_batch_size={batch})
-batches = (len(src) + {batch} - 1) // {batch}
-run(batches)  # warm-up: allocations, thread start-up, weights into cache
-t = time.perf_counter()
-run(batches)
-took = time.perf_counter() - t
-print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
-                  "peak_mb": peak_mb()}}))
-"""
+""" + TIMED
 
 
 def hf_from_bin(bin_path, out_dir):
@@ -173,6 +177,17 @@ def hf_from_bin(bin_path, out_dir):
                   ensure_ascii=False)
     with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
         json.dump({"source_lang": "en", "target_lang": "de"}, f)
+
+
+def ctranslate2_model(bin_path, hf_dir, ct2_dir):
+    """The CTranslate2 conversion (ct2_dir) of a MarianMT checkpoint (hf_dir), each made only when
+    missing: hf_dir rebuilt from our model file by hf_from_bin, ct2_dir by CTranslate2's converter.
+    Source and target SentencePiece models are hf_dir/source.spm and hf_dir/target.spm."""
+    if not os.path.exists(os.path.join(hf_dir, "config.json")):
+        hf_from_bin(bin_path, hf_dir)
+    if not os.path.exists(os.path.join(ct2_dir, "model.bin")):
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "ct2-transformers-converter"), "--model", hf_dir,
+                        "--output_dir", ct2_dir, "--force"], check=True, capture_output=True)
 
 
 def copy_bandwidth():
@@ -229,12 +244,8 @@ def main():
         else:
             bin_path = os.path.join(ROOT, "models", "tiny.bin")
             hf_dir = os.path.join(args.work, "tiny-hf")
-            if not os.path.exists(os.path.join(hf_dir, "config.json")):
-                hf_from_bin(bin_path, hf_dir)
         ct2_dir = os.path.join(args.work, f"{name}-ct2")
-        if not os.path.exists(os.path.join(ct2_dir, "model.bin")):
-            subprocess.run([os.path.join(os.path.dirname(sys.executable), "ct2-transformers-converter"), "--model", hf_dir, "--output_dir", ct2_dir, "--force"],
-                           check=True, capture_output=True)
+        ctranslate2_model(bin_path, hf_dir, ct2_dir)
         model_result = {"decoder_bytes_per_token": decoder_bytes_per_token(bin_path), "cells": {}}
         for batch, n in ((1, args.lines_batch1), (16, args.lines_batch16)):
             lines = all_lines[:n]
