@@ -25,6 +25,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from nmt_format import read_header, read_model, read_vocabulary_blob  # noqa: E402
 
 LENGTH = 48
 THREADS = 2
@@ -44,15 +45,23 @@ def child(code, env_extra=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def time_ours(binary, model, batch, beam, text):
-    """Seconds of one `translate` process over `text`, and its peak resident memory in MB."""
+def timed_process(cmd, text=None, env=None):
+    """Seconds of one process from spawn to exit (`text` on its standard input, if given), and its
+    peak resident memory in MB."""
     start = time.perf_counter()
     # GNU time reports the peak resident set of this run alone (in KB, last line of stderr).
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", binary, "--model", model, "--batch-size", str(batch),
-                          "--beam-size", str(beam), "--min-length", str(LENGTH), "--max-length", str(LENGTH),
-                          "--threads", str(THREADS)],
-                         input=text, capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, int(out.stderr.strip().splitlines()[-1]) / 1024
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], input=text, capture_output=True, text=True, env=env,
+                         stdin=subprocess.DEVNULL if text is None else None)
+    took = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {out.returncode}:\n{out.stderr[-2000:]}")
+    return took, int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
+def time_ours(binary, model, batch, beam, text):
+    """Seconds of one `translate` process over `text`, and its peak resident memory in MB."""
+    return timed_process([binary, "--model", model, "--batch-size", str(batch), "--beam-size", str(beam),
+                          "--min-length", str(LENGTH), "--max-length", str(LENGTH), "--threads", str(THREADS)], text)
 
 
 def run_ours(binary, model, lines, batch, beam):
@@ -95,6 +104,16 @@ def peak_mb():  # this process's own high-water mark (ru_maxrss would include th
             return int(line.split()[1]) / 1024
 """
 
+# The end of both programs: a warm-up pass over the lines, then the timed pass, reported as JSON.
+TIMED = """batches = (len(lines) + {batch} - 1) // {batch}
+run(batches)  # warm-up: allocations, thread start-up, weights into cache
+t = time.perf_counter()
+run(batches)
+took = time.perf_counter() - t
+print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
+                  "peak_mb": peak_mb()}}))
+"""
+
 HF_CODE = PEAK + """
 import json, time, torch
 from transformers import MarianMTModel, MarianTokenizer
@@ -111,14 +130,7 @@ def run(batches):
             model.generate(**enc, num_beams={beam}, do_sample=False, min_new_tokens={length},
                            max_new_tokens={length}, forced_eos_token_id=None, bad_words_ids=[[pad]],
                            early_stopping=False)
-batches = (len(lines) + {batch} - 1) // {batch}
-run(batches)  # warm-up: allocations, thread start-up, weights into cache
-t = time.perf_counter()
-run(batches)
-took = time.perf_counter() - t
-print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
-                  "peak_mb": peak_mb()}}))
-"""
+""" + TIMED
 
 CT2_CODE = PEAK + """
 import json, time, ctranslate2, sentencepiece as spm
@@ -132,44 +144,15 @@ def run(batches):
     for s in range(0, batches * {batch}, {batch}):
         tr.translate_batch(src[s:s + {batch}], beam_size={beam}, min_decoding_length={length},
                            max_decoding_length={length}, max_batch_size={batch})
-batches = (len(src) + {batch} - 1) // {batch}
-run(batches)  # warm-up: allocations, thread start-up, weights into cache
-t = time.perf_counter()
-run(batches)
-took = time.perf_counter() - t
-print(json.dumps({{"tokens_per_s": len(lines) * {length} / took, "load_s": load,
-                  "peak_mb": peak_mb()}}))
-"""
+""" + TIMED
 
 
 def hf_from_bin(bin_path, out_dir):
     """Rebuilds a MarianMT checkpoint from one of our model files (for models/tiny.bin, whose
     training checkpoint is not kept), so that every system runs the very same weights."""
-    import json as _json
-    import struct
     import torch
-    from safetensors.torch import save_file
-    with open(bin_path, "rb") as f:
-        data = f.read()
-    (hlen,) = struct.unpack("<I", data[12:16])
-    header = _json.loads(data[16:16 + hlen])
-    c = header["config"]
-    blobs = {b["name"]: data[b["offset"]:b["offset"] + b["length"]] for b in header["blobs"]}
-
-    def vocab(blob):
-        (n,) = struct.unpack("<I", blob[:4])
-        pieces, pos = [], 4
-        for _ in range(n):
-            (ln,) = struct.unpack("<I", blob[pos:pos + 4])
-            pieces.append(blob[pos + 4:pos + 4 + ln].decode("utf-8"))
-            pos += 4 + ln
-        return pieces
-    tensors = {}
-    for t in header["tensors"]:
-        dt = np.float32 if t["dtype"] == "f32" else np.float16
-        n = int(np.prod(t["shape"]))
-        arr = np.frombuffer(data, dtype=dt, count=n, offset=t["offset"]).reshape(t["shape"]).astype(np.float32)
-        tensors[t["name"]] = torch.from_numpy(arr.copy())
+    c, arrays, blobs = read_model(bin_path, widen=True)
+    tensors = {name: torch.from_numpy(a) for name, a in arrays.items()}
     if c["shared_embeddings"]:
         for k in ("model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight", "lm_head.weight"):
             tensors[k] = tensors["model.shared.weight"]
@@ -190,9 +173,21 @@ def hf_from_bin(bin_path, out_dir):
     open(os.path.join(out_dir, "source.spm"), "wb").write(blobs["source.spm"])
     open(os.path.join(out_dir, "target.spm"), "wb").write(blobs["target.spm"])
     with open(os.path.join(out_dir, "vocab.json"), "w", encoding="utf-8") as f:
-        _json.dump({p: i for i, p in reversed(list(enumerate(vocab(blobs["source.vocab"]))))}, f, ensure_ascii=False)
+        json.dump({p: i for i, p in reversed(list(enumerate(read_vocabulary_blob(blobs["source.vocab"]))))}, f,
+                  ensure_ascii=False)
     with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
-        _json.dump({"source_lang": "en", "target_lang": "de"}, f)
+        json.dump({"source_lang": "en", "target_lang": "de"}, f)
+
+
+def ctranslate2_model(bin_path, hf_dir, ct2_dir):
+    """The CTranslate2 conversion (ct2_dir) of a MarianMT checkpoint (hf_dir), each made only when
+    missing: hf_dir rebuilt from our model file by hf_from_bin, ct2_dir by CTranslate2's converter.
+    Source and target SentencePiece models are hf_dir/source.spm and hf_dir/target.spm."""
+    if not os.path.exists(os.path.join(hf_dir, "config.json")):
+        hf_from_bin(bin_path, hf_dir)
+    if not os.path.exists(os.path.join(ct2_dir, "model.bin")):
+        subprocess.run([os.path.join(os.path.dirname(sys.executable), "ct2-transformers-converter"), "--model", hf_dir,
+                        "--output_dir", ct2_dir, "--force"], check=True, capture_output=True)
 
 
 def copy_bandwidth():
@@ -209,11 +204,7 @@ def copy_bandwidth():
 
 def decoder_bytes_per_token(bin_path):
     """Bytes of weights one decoder step reads: decoder layers, output projection, logits bias."""
-    import struct
-    with open(bin_path, "rb") as f:
-        head = f.read(16)
-        (hlen,) = struct.unpack("<I", head[12:16])
-        header = json.loads(f.read(hlen))
+    header = read_header(bin_path)
     total = 0
     cross_kv = (".encoder_attn.k_proj.", ".encoder_attn.v_proj.")  # applied once per sentence, not per step
     for t in header["tensors"]:
@@ -253,12 +244,8 @@ def main():
         else:
             bin_path = os.path.join(ROOT, "models", "tiny.bin")
             hf_dir = os.path.join(args.work, "tiny-hf")
-            if not os.path.exists(os.path.join(hf_dir, "config.json")):
-                hf_from_bin(bin_path, hf_dir)
         ct2_dir = os.path.join(args.work, f"{name}-ct2")
-        if not os.path.exists(os.path.join(ct2_dir, "model.bin")):
-            subprocess.run([os.path.join(os.path.dirname(sys.executable), "ct2-transformers-converter"), "--model", hf_dir, "--output_dir", ct2_dir, "--force"],
-                           check=True, capture_output=True)
+        ctranslate2_model(bin_path, hf_dir, ct2_dir)
         model_result = {"decoder_bytes_per_token": decoder_bytes_per_token(bin_path), "cells": {}}
         for batch, n in ((1, args.lines_batch1), (16, args.lines_batch16)):
             lines = all_lines[:n]

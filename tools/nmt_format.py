@@ -1,6 +1,8 @@
-"""Writer of the model file format v1 (docs/FORMAT.md). The Swift loader (Sources/NMT/ModelFile)
-reads exactly what this writes; the two cite the same document."""
+"""Reader and writer of the model file format v1 (docs/FORMAT.md). The Swift loader
+(Sources/NMT/ModelFile) reads exactly what this writes; the two cite the same document. Every tool
+reads model files through read_model / read_header here, never by unpacking bytes itself."""
 import json
+import os
 import struct
 import zlib
 
@@ -10,6 +12,11 @@ MAGIC = b"NMTMODEL"
 VERSION = 1
 ALIGN = 64
 DTYPES = {"f32": np.float32, "f16": np.float16}
+PREAMBLE = 16  # magic, u32 version, u32 header length
+
+
+class FormatError(ValueError):
+    """A file that is not a readable model file of this version; the message names the field."""
 
 
 def vocabulary_blob(pieces):
@@ -20,6 +27,97 @@ def vocabulary_blob(pieces):
         out.append(struct.pack("<I", len(b)))
         out.append(b)
     return b"".join(out)
+
+
+def read_vocabulary_blob(blob):
+    """The pieces of a vocabulary blob, in id order: the inverse of vocabulary_blob."""
+    def u32(pos):
+        if pos + 4 > len(blob):
+            raise FormatError("vocabulary blob ends inside a length field")
+        return struct.unpack_from("<I", blob, pos)[0]
+    count, pos, pieces = u32(0), 4, []
+    for _ in range(count):
+        length = u32(pos)
+        if pos + 4 + length > len(blob):
+            raise FormatError("vocabulary blob ends inside a piece")
+        pieces.append(bytes(blob[pos + 4:pos + 4 + length]).decode("utf-8"))
+        pos += 4 + length
+    return pieces
+
+
+def _parse_header(path, head, size):
+    """The header dict from the first bytes of a file of `size` bytes (magic and version checked)."""
+    if len(head) < PREAMBLE or head[:8] != MAGIC:
+        raise FormatError(f"{path}: not a model file: the first 8 bytes are not the magic {MAGIC.decode()!r}")
+    version, header_len = struct.unpack_from("<II", head, 8)
+    if version != VERSION:
+        raise FormatError(f"{path}: format version {version}, this reader knows version {VERSION}")
+    if PREAMBLE + header_len > size:
+        raise FormatError(f"{path}: header of {header_len} bytes does not fit in the file ({size} bytes)")
+    if len(head) < PREAMBLE + header_len:
+        raise FormatError(f"{path}: header truncated")
+    try:
+        header = json.loads(bytes(head[PREAMBLE:PREAMBLE + header_len]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"{path}: header is not UTF-8 JSON: {e}") from None
+    for key, kind in (("config", dict), ("tensors", list), ("blobs", list)):
+        if not isinstance(header.get(key), kind):
+            raise FormatError(f"{path}: header field {key!r} missing or not a {kind.__name__}")
+    return header, PREAMBLE + header_len
+
+
+def read_header(path):
+    """The JSON header only ({"config", "tensors", "blobs"}), without reading the data; magic and
+    version are checked. For tools that need the config or the tensor directory."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        head = f.read(PREAMBLE)
+        if len(head) == PREAMBLE and head[:8] == MAGIC:
+            head += f.read(struct.unpack_from("<I", head, 12)[0])
+    return _parse_header(path, head, size)[0]
+
+
+def read_model(path, widen=False):
+    """(config, tensors, blobs) of a model file: tensors an ordered {name: np.ndarray} as stored
+    (f32 or f16; float32 throughout with widen=True), blobs an ordered {name: bytes}, both in file
+    order, so that write_model(path2, *read_model(path)) writes the same layout. Checks the magic,
+    version, that every region lies in the data area, tensor alignment and dtypes, no duplicate
+    names, and each blob's CRC-32. The arrays are read-only views of the file's bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    header, data_start = _parse_header(path, data, len(data))
+
+    def region(kind, name, offset, length):
+        if not (isinstance(offset, int) and isinstance(length, int)) or offset < data_start or length < 0 \
+                or offset + length > len(data):
+            raise FormatError(f"{path}: {kind} {name!r}: region [{offset}, +{length}) outside the data area "
+                              f"[{data_start}, {len(data)})")
+
+    blobs = {}
+    for b in header["blobs"]:
+        name = b["name"]
+        if name in blobs:
+            raise FormatError(f"{path}: duplicate blob {name!r}")
+        region("blob", name, b["offset"], b["length"])
+        blob = data[b["offset"]:b["offset"] + b["length"]]
+        if zlib.crc32(blob) != b.get("crc32"):
+            raise FormatError(f"{path}: blob {name!r}: CRC-32 {zlib.crc32(blob)}, the header says {b.get('crc32')}")
+        blobs[name] = blob
+    tensors = {}
+    for t in header["tensors"]:
+        name = t["name"]
+        if name in tensors:
+            raise FormatError(f"{path}: duplicate tensor {name!r}")
+        if t["dtype"] not in DTYPES:
+            raise FormatError(f"{path}: tensor {name!r}: unknown dtype {t['dtype']!r}")
+        if t["offset"] % ALIGN:
+            raise FormatError(f"{path}: tensor {name!r}: offset {t['offset']} is not a multiple of {ALIGN}")
+        dtype = np.dtype(DTYPES[t["dtype"]]).newbyteorder("<")
+        count = int(np.prod(t["shape"], dtype=np.int64))
+        region("tensor", name, t["offset"], count * dtype.itemsize)
+        a = np.frombuffer(data, dtype=dtype, count=count, offset=t["offset"]).reshape(t["shape"])
+        tensors[name] = a.astype(np.float32) if widen else a
+    return header["config"], tensors, blobs
 
 
 def write_model(path, config, tensors, blobs, dtype="f32"):
