@@ -1,10 +1,17 @@
-// A pool of worker threads that spin for a while before sleeping, for the engine's many short
-// parallel regions: a decoding step of a small model is ~30 products of a few microseconds each,
-// and waking a sleeping thread (futex, GCD) costs about as much as the product itself. Spinning
-// workers pick a region up in well under a microsecond, as OpenMP's and CTranslate2's do.
+// A pool of worker threads for the engine's many short parallel regions: a decoding step of a
+// small model is ~30 products of a few microseconds each, and waking a sleeping thread (futex)
+// costs about as much as the product itself. So workers spin for a short while between regions
+// (as OpenMP's and CTranslate2's do) and then sleep.
+//
+// The caller never waits for a worker that has not started: when the pool's threads do not own
+// their cores (more threads than cores, another process, a busy neighbour), a descheduled worker
+// would otherwise hold up every region until the scheduler runs it again. Workers join a region
+// while it is open and take its chunks from a shared counter; the caller takes chunks too, closes
+// the region once none are left, and waits only for the workers that joined.
 #include "CKernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +25,12 @@
 #define cpu_relax() ((void)0)
 #endif
 
-enum { MAX_WORKERS = 255, SPINS_BEFORE_SLEEP = 1 << 16 };
+// A worker spins this many pauses (~0.1–0.3 ms) for the next region before it sleeps; a caller
+// waiting for joined workers yields its core after this many.
+enum { MAX_WORKERS = 255, SPINS_BEFORE_SLEEP = 1 << 13, SPINS_BEFORE_YIELD = 1 << 10 };
+
+// A region's ticket: generation << 32 | closed << 31 | workers joined.
+#define CLOSED (1ULL << 31)
 
 // One pool per owner (a Translator): pools of different owners run their regions at the same
 // time; callers sharing a pool take turns, a concurrent caller running its region serially.
@@ -26,8 +38,9 @@ struct nmt_pool {
     pthread_mutex_t region;  // one parallel region at a time
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake;
-    atomic_size_t generation;  // bumped to start a region (or to stop the workers)
-    atomic_size_t pending;     // workers yet to finish the current region
+    _Atomic uint64_t ticket;
+    atomic_size_t next_chunk;  // chunks handed out in the current region
+    atomic_size_t finished;    // joined workers done with the current region
     atomic_int sleepers;
     atomic_int stopping;
     size_t threads;            // the most threads a region may use, the caller included
@@ -41,36 +54,47 @@ struct nmt_pool {
 // Set on workers and on a caller inside a region: a nested region runs serially on that thread.
 static _Thread_local int inside_region;
 
-struct worker_start {
-    nmt_pool *pool;
-    size_t index;  // 1...workers (the caller runs chunk 0)
-    size_t seen;   // the generation before the region it was made for
-};
+static uint32_t generation_of(uint64_t ticket) { return (uint32_t)(ticket >> 32); }
+
+// Runs chunks of the current region until none are left.
+static void take_chunks(nmt_pool *pool) {
+    size_t c;
+    while ((c = atomic_fetch_add_explicit(&pool->next_chunk, 1, memory_order_relaxed)) < pool->chunks)
+        pool->task(pool->context, c);
+}
 
 static void *worker(void *argument) {
-    struct worker_start start = *(struct worker_start *)argument;
-    free(argument);
-    nmt_pool *pool = start.pool;
-    size_t seen = start.seen;
+    nmt_pool *pool = argument;
     inside_region = 1;
+    uint32_t seen = generation_of(atomic_load(&pool->ticket));
     for (;;) {
-        size_t spins = 0, now;
-        while ((now = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen) {
+        size_t spins = 0;
+        uint64_t ticket;
+        while (generation_of(ticket = atomic_load_explicit(&pool->ticket, memory_order_acquire)) == seen) {
             if (++spins < SPINS_BEFORE_SLEEP) {
                 cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&pool->sleep_lock);
             atomic_fetch_add(&pool->sleepers, 1);
-            while (atomic_load(&pool->generation) == seen) pthread_cond_wait(&pool->wake, &pool->sleep_lock);
+            while (generation_of(atomic_load(&pool->ticket)) == seen) pthread_cond_wait(&pool->wake, &pool->sleep_lock);
             atomic_fetch_sub(&pool->sleepers, 1);
             pthread_mutex_unlock(&pool->sleep_lock);
         }
-        seen = now;
+        seen = generation_of(ticket);
         if (atomic_load(&pool->stopping)) return NULL;
-        if (start.index < pool->chunks) pool->task(pool->context, start.index);
-        // Every worker acknowledges every region, so none can lag into the next one.
-        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
+        // Join only the region this generation names, and only while it is open.
+        int joined = 0;
+        while (generation_of(ticket) == seen && !(ticket & CLOSED)) {
+            if (atomic_compare_exchange_weak_explicit(&pool->ticket, &ticket, ticket + 1, memory_order_acquire,
+                                                      memory_order_acquire)) {
+                joined = 1;
+                break;
+            }
+        }
+        if (!joined) continue;
+        take_chunks(pool);
+        atomic_fetch_add_explicit(&pool->finished, 1, memory_order_release);
     }
 }
 
@@ -86,22 +110,18 @@ nmt_pool *nmt_pool_create(size_t threads) {
 
 size_t nmt_pool_threads(const nmt_pool *pool) { return pool ? pool->threads : 1; }
 
-static void wake_sleepers(nmt_pool *pool) {
-    if (atomic_load(&pool->sleepers) > 0) {
-        pthread_mutex_lock(&pool->sleep_lock);
-        pthread_cond_broadcast(&pool->wake);
-        pthread_mutex_unlock(&pool->sleep_lock);
-    }
+static void wake_all(nmt_pool *pool) {
+    pthread_mutex_lock(&pool->sleep_lock);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->sleep_lock);
 }
 
 void nmt_pool_destroy(nmt_pool *pool) {
     if (!pool) return;
     pthread_mutex_lock(&pool->region);  // no region in flight
     atomic_store(&pool->stopping, 1);
-    atomic_fetch_add(&pool->generation, 1);
-    pthread_mutex_lock(&pool->sleep_lock);
-    pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->sleep_lock);
+    atomic_fetch_add(&pool->ticket, 1ULL << 32);
+    wake_all(pool);
     for (size_t w = 0; w < pool->workers; w++) pthread_join(pool->handles[w], NULL);
     pthread_mutex_unlock(&pool->region);
     pthread_mutex_destroy(&pool->region);
@@ -110,40 +130,31 @@ void nmt_pool_destroy(nmt_pool *pool) {
     free(pool);
 }
 
-static void run_serially(nmt_task task, void *context, size_t chunks) {
-    for (size_t c = 0; c < chunks; c++) task(context, c);
-}
-
 void nmt_parallel(nmt_pool *pool, nmt_task task, void *context, size_t chunks) {
     if (!pool || chunks <= 1 || chunks > pool->threads || inside_region || pthread_mutex_trylock(&pool->region) != 0) {
-        run_serially(task, context, chunks);
+        for (size_t c = 0; c < chunks; c++) task(context, c);
         return;
     }
-    while (pool->workers < chunks - 1) {
-        struct worker_start *start = malloc(sizeof *start);
-        if (!start) break;
-        *start = (struct worker_start){pool, pool->workers + 1, atomic_load(&pool->generation)};
-        if (pthread_create(&pool->handles[pool->workers], NULL, worker, start) != 0) {
-            free(start);
-            break;
-        }
+    while (pool->workers < chunks - 1 && pthread_create(&pool->handles[pool->workers], NULL, worker, pool) == 0)
         pool->workers++;
-    }
-    if (pool->workers < chunks - 1) {  // no threads to be had: still correct, just serial
-        pthread_mutex_unlock(&pool->region);
-        run_serially(task, context, chunks);
-        return;
-    }
     pool->task = task;
     pool->context = context;
     pool->chunks = chunks;
-    atomic_store_explicit(&pool->pending, pool->workers, memory_order_relaxed);
-    atomic_fetch_add(&pool->generation, 1);  // sequentially consistent with the sleepers check below
-    wake_sleepers(pool);
+    atomic_store_explicit(&pool->next_chunk, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool->finished, 0, memory_order_relaxed);
+    // A new generation, open, nobody joined: publishes the fields above to joining workers.
+    uint64_t ticket = (uint64_t)(generation_of(atomic_load(&pool->ticket)) + 1) << 32;
+    atomic_store(&pool->ticket, ticket);  // sequentially consistent with the sleepers check below
+    if (atomic_load(&pool->sleepers) > 0) wake_all(pool);
     inside_region = 1;
-    task(context, 0);
+    take_chunks(pool);
     inside_region = 0;
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) != 0) cpu_relax();
+    // No chunk is left: close the region and wait for the workers that joined it only.
+    uint64_t joined = atomic_fetch_or(&pool->ticket, CLOSED) & (CLOSED - 1);
+    for (size_t spins = 0; atomic_load_explicit(&pool->finished, memory_order_acquire) != joined;) {
+        if (++spins % SPINS_BEFORE_YIELD == 0) sched_yield();  // a joined worker may need this core
+        else cpu_relax();
+    }
     pthread_mutex_unlock(&pool->region);
 }
 
