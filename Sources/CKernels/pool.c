@@ -8,9 +8,12 @@
 // would otherwise hold up every region until the scheduler runs it again. Workers join a region
 // while it is open and take its chunks from a shared counter; the caller takes chunks too, closes
 // the region once none are left, and waits only for the workers that joined.
+#define _GNU_SOURCE
 #include "CKernels.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -96,6 +99,28 @@ static void *worker(void *argument) {
         take_chunks(pool);
         atomic_fetch_add_explicit(&pool->finished, 1, memory_order_release);
     }
+}
+
+size_t nmt_available_cores(void) {
+    size_t cores = 1;
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = (size_t)CPU_COUNT(&set);
+    // A cgroup v2 CPU quota (containers, systemd's CPUQuota): "max 100000" or "QUOTA PERIOD".
+    FILE *file = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (file) {
+        long long quota = 0, period = 0;
+        if (fscanf(file, "%lld %lld", &quota, &period) == 2 && quota > 0 && period > 0) {
+            size_t allowed = (size_t)((quota + period - 1) / period);
+            if (allowed >= 1 && allowed < cores) cores = allowed;
+        }
+        fclose(file);
+    }
+#else
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (online > 0) cores = (size_t)online;
+#endif
+    return cores > 0 ? cores : 1;
 }
 
 nmt_pool *nmt_pool_create(size_t threads) {

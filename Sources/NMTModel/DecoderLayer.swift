@@ -15,8 +15,7 @@ struct DecoderLayer: Sendable {
         selfAttentionNorm = LayerNorm(names.selfAttentionNorm, file: file)
         crossAttention = MultiHeadAttention(names.crossAttention, file: file, heads: heads)
         crossAttentionNorm = LayerNorm(names.crossAttentionNorm, file: file)
-        feedForward = FeedForward(fc1: Linear(names.fc1, file: file), fc2: Linear(names.fc2, file: file),
-                                  activation: file.config.activation)
+        feedForward = FeedForward(fc1: names.fc1, fc2: names.fc2, file: file)
         feedForwardNorm = LayerNorm(names.feedForwardNorm, file: file)
     }
 }

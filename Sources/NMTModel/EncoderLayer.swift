@@ -11,8 +11,7 @@ struct EncoderLayer: Sendable {
     init(_ names: WeightTable.EncoderLayer, file: ModelFile, heads: Int) {
         selfAttention = MultiHeadAttention(names.selfAttention, file: file, heads: heads)
         selfAttentionNorm = LayerNorm(names.selfAttentionNorm, file: file)
-        feedForward = FeedForward(fc1: Linear(names.fc1, file: file), fc2: Linear(names.fc2, file: file),
-                                  activation: file.config.activation)
+        feedForward = FeedForward(fc1: names.fc1, fc2: names.fc2, file: file)
         feedForwardNorm = LayerNorm(names.feedForwardNorm, file: file)
     }
 }

@@ -23,6 +23,7 @@ final class ThreadPool: @unchecked Sendable {
         work < 1 << 14 ? 1 : count
     }
 
-    /// The default thread count: the cores this process may run on.
-    static var defaultCount: Int { ProcessInfo.processInfo.activeProcessorCount }
+    /// The default thread count: the cores this process may use (its CPU affinity, lowered by a
+    /// cgroup CPU quota), so that a container or `taskset` gets a pool that fits it.
+    static var defaultCount: Int { nmt_available_cores() }
 }

@@ -11,6 +11,8 @@ public final class TransformerModel: @unchecked Sendable {
     public let config: ModelConfig
     /// Threads a call may use, the calling thread included.
     public var threads: Int { pool.count }
+    /// The cores this process may run on (CPU affinity, cgroup quota): the default thread count.
+    public static var availableCores: Int { ThreadPool.defaultCount }
     private let pool: ThreadPool
     private let file: ModelFile  // keeps the mapped weights alive
     private let sourceEmbedding: UnsafePointer<Float>  // [sourceVocab, dModel]

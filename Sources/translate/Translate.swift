@@ -50,6 +50,10 @@ struct Translate: ParsableCommand {
 
     func run() throws {
         let options = decoding.options
+        if model.threads > TransformerModel.availableCores {
+            warn("--threads \(model.threads) is more than the \(TransformerModel.availableCores) cores this process may use; " +
+                 "threads that share a core wait for each other")
+        }
         let loadStart = Date()
         let translator: Translator
         do {
@@ -154,7 +158,7 @@ struct ModelOptions: ParsableArguments {
     var model: String
 
     @Option(help: "Threads for matrix products and attention (default: the cores this process may use).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    var threads: Int = TransformerModel.availableCores
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }

@@ -18,6 +18,8 @@ nmt_pool *nmt_pool_create(size_t threads);
 /// Stops and joins the pool's threads; no region may be running on it.
 void nmt_pool_destroy(nmt_pool *pool);
 size_t nmt_pool_threads(const nmt_pool *pool);
+/// The cores this process may run on: its CPU affinity, lowered by a cgroup v2 CPU quota.
+size_t nmt_available_cores(void);
 
 /// max over x[0..<n] (-inf for n = 0).
 float nmt_max(const float *x, size_t n);
