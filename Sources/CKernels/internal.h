@@ -19,4 +19,50 @@ void nmt_attend_avx512(const float *q, const float *keys, const float *values, s
 void nmt_block_statistics_avx512(const float *x, size_t n, float *maxima, float *sums);
 #endif
 
+// ---- int8 products (quantized.c, quantized_avx512.c, quantized_avx2.c) ----
+
+// The calling thread's nmt_limit_instruction_set. kernels.c keeps that limit in a static
+// variable; quantized.c defines a weak stand-in that allows everything until kernels.c defines
+// this function (`int nmt_thread_instruction_set(void) { return limit; }`).
+int nmt_thread_instruction_set(void);
+
+// One output of an int8 product, the same expression in every version so that they agree bit for
+// bit: the exact integer sum, scaled back, plus the bias (0 without one).
+static inline float nmt_i8_output(int32_t sum, float xscale, float wscale, float bias) {
+    return (float)sum / (xscale * wscale) + bias;
+}
+
+// Writes the R × C outputs of a tile of an int8 product from its integer sums: lane
+// (r · C + c) · U + u holds part u of the sum of input row r with weight row c. With wsum, the
+// sums are of (x + 128) · w and lose 128 · wsum[c] (in unsigned arithmetic, which wraps like the
+// vector adds, so a partial sum past int32 still ends exact).
+static inline void nmt_i8_tile_outputs(const int32_t *lanes, int R, int C, int U, const int32_t *wsum,
+                                       const float *xscale, const float *wscale, const float *bias, float *y,
+                                       size_t ldy) {
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            uint32_t s = wsum ? 0u - 128u * (uint32_t)wsum[c] : 0;
+            for (int u = 0; u < U; u++) s += (uint32_t)lanes[(r * C + c) * U + u];
+            y[r * ldy + c] = nmt_i8_output((int32_t)s, xscale[r], wscale[c], bias ? bias[c] : 0);
+        }
+}
+
+// Input rows per pass over the weights: a block of about 256 KB of activations stays in L2 while
+// the weights stream past it once.
+static inline size_t nmt_i8_row_block(size_t k) {
+    size_t rows = ((size_t)256 * 1024 / (k ? k : 1)) & ~(size_t)3;
+    return rows < 4 ? 4 : rows;
+}
+
+#if defined(__x86_64__)
+void nmt_matmul_i8_vnni(const int8_t *xq, const float *xscale, size_t rows, const int8_t *wq, const float *wscale,
+                        const int32_t *wsum, size_t n, size_t k, const float *bias, float *y, size_t ldy);
+void nmt_matmul_i8_avx512bw(const int8_t *xq, const float *xscale, size_t rows, const int8_t *wq,
+                            const float *wscale, size_t n, size_t k, const float *bias, float *y, size_t ldy);
+void nmt_matmul_i8_avx2(const int8_t *xq, const float *xscale, size_t rows, const int8_t *wq, const float *wscale,
+                        size_t n, size_t k, const float *bias, float *y, size_t ldy);
+void nmt_quantize_rows_avx512(const float *x, size_t rows, size_t k, int8_t *q, float *scales);
+void nmt_quantize_rows_avx2(const float *x, size_t rows, size_t k, int8_t *q, float *scales);
+#endif
+
 #endif

@@ -115,6 +115,37 @@ typedef void (*nmt_range_task)(void *context, size_t begin, size_t end);
 /// shares; for work that may run in any order.
 void nmt_parallel_claims(nmt_pool *pool, nmt_range_task task, void *context, size_t count, size_t threads);
 
+/* ---- int8 matrix products (quantized.c, quantized_avx512.c, quantized_avx2.c) ---- */
+
+/// Symmetric int8 quantization of rows (CTranslate2's scheme): scales[r] = 127 / max|x[r, :]|
+/// (1 for an all-zero row), q[r, i] = x[r, i] · scales[r] rounded to nearest, ties to even, which
+/// lies in [-127, 127]. x finite, [rows, k]; q [rows, k]; scales [rows]. Every version gives the
+/// same bits.
+void nmt_quantize_rows(const float *x, size_t rows, size_t k, int8_t *q, float *scales);
+/// sums[o] = sum over i of w[o, i] for w [n, k]: what the VNNI product (u8 · s8) needs to undo the
+/// +128 shift of the activations. Compute it once, when weights are loaded or quantized.
+void nmt_i8_row_sums(const int8_t *w, size_t n, size_t k, int32_t *sums);
+/// y[r, o] = (float)(sum over i of xq[r, i] · wq[o, i]) / (xscale[r] · wscale[o]) + bias[o] for
+/// r < rows, o < n, the sum exact in int32; every version gives the same bits. xq [rows, k] and
+/// wq [n, k] (PyTorch's Linear layout), both with values in [-127, 127] (nmt_quantize_rows' range:
+/// -128 would break the AVX2 and AVX-512BW versions), k ≤ 131072 (so the sum fits in int32); any
+/// alignment, no padding. wsum [n] from nmt_i8_row_sums; bias [n] or NULL; y rows ldy apart.
+/// A thread's block of columns o0..<o1 is the call with wq + o0·k, wscale + o0, wsum + o0,
+/// bias + o0, y + o0. No scratch memory.
+void nmt_matmul_i8(const int8_t *xq, const float *xscale, size_t rows, const int8_t *wq, const float *wscale,
+                   const int32_t *wsum, size_t n, size_t k, const float *bias, float *y, size_t ldy);
+/// The versions of the int8 kernels, each used only when the CPU has it: VNNI (AVX-512 VNNI,
+/// vpdpbusd), AVX-512BW without VNNI, AVX2, and portable C.
+typedef enum { NMT_I8_PORTABLE = 0, NMT_I8_AVX2, NMT_I8_AVX512BW, NMT_I8_VNNI } nmt_i8_kernel;
+/// Keeps the int8 kernels that the calling thread runs at or below `highest` (NMT_I8_VNNI, the
+/// default, allows all), on top of nmt_limit_instruction_set (NMT_AVX2 allows up to NMT_I8_AVX2,
+/// NMT_BASELINE only the portable one) and the NMT_ISA cap: tests reach every version this way.
+void nmt_limit_i8_kernel(nmt_i8_kernel highest);
+/// The version the calling thread's int8 kernels use now (CPU, NMT_ISA and both limits).
+nmt_i8_kernel nmt_i8_kernel_in_use(void);
+/// Whether this CPU has what a version needs (whatever the caps).
+int nmt_i8_cpu_supports(nmt_i8_kernel kernel);
+
 #ifdef __cplusplus
 }
 #endif
