@@ -32,7 +32,7 @@ AVX2 static inline __m256i reduce8_add(const __m256i a[8]) {
 }
 
 // 32 bytes of k for R input rows (ldx apart) and 4 weight rows (ldw apart), into part u of the
-// accumulators (lane (r · 4 + c) · U + u).
+// accumulators (acc[(u · R + r) · 4 + c]).
 AVX2 static inline __attribute__((always_inline)) void chunk(__m256i acc[8], int R, int U, int u, const int8_t *x,
                                                              size_t ldx, const int8_t *w, size_t ldw) {
     __m256i xv[2], magnitudes[2];
@@ -42,14 +42,15 @@ AVX2 static inline __attribute__((always_inline)) void chunk(__m256i acc[8], int
     }
     for (int c = 0; c < 4; c++) {
         __m256i wv = _mm256_loadu_si256((const __m256i *)(w + c * ldw));
-        for (int r = 0; r < R; r++) acc[(r * 4 + c) * U + u] = multiply_add(acc[(r * 4 + c) * U + u], magnitudes[r], xv[r], wv);
+        for (int r = 0; r < R; r++)
+            acc[(u * R + r) * 4 + c] = multiply_add(acc[(u * R + r) * 4 + c], magnitudes[r], xv[r], wv);
     }
 }
 
-// The 8 sums of 4 weight rows with R input rows, R · 4 · U = 8. The last bytes of k, fewer than
-// 32, go through zero-padded copies (zero weights add nothing).
+// The sums of 4 weight rows with R input rows, lane (u · R + r) · 4 + c, R · 4 · U = 8. The last
+// bytes of k, fewer than 32, go through zero-padded copies (zero weights add nothing).
 #define TILE(R, U)                                                                                    \
-    AVX2 static void tile_##R(const int8_t *x, const int8_t *w, size_t k, int32_t lanes[8]) {         \
+    AVX2 static __m256i tile_##R(const int8_t *x, const int8_t *w, size_t k) {                        \
         const int8_t *ahead = w + PREFETCH_ROWS * k;                                                  \
         __m256i acc[8];                                                                               \
         for (int a = 0; a < 8; a++) acc[a] = _mm256_setzero_si256();                                  \
@@ -70,11 +71,24 @@ AVX2 static inline __attribute__((always_inline)) void chunk(__m256i acc[8], int
             for (int c = 0; c < 4; c++) memcpy(wt[c], w + c * k + i, count);                          \
             chunk(acc, R, U, 0, xt[0], 32, wt[0], 32);                                                \
         }                                                                                             \
-        _mm256_storeu_si256((__m256i *)lanes, reduce8_add(acc));                                      \
+        return reduce8_add(acc);                                                                      \
     }
 
 TILE(2, 1)
 TILE(1, 2)
+
+// Writes the R × 4 outputs of a tile from its sums as nmt_i8_tile_outputs does, with the same
+// operations, so the same bits.
+AVX2 static inline void tile_outputs(__m256i lanes, int R, const float *xscale, const float *wscale,
+                                     const float *bias, float *y, size_t ldy) {
+    __m128i half[2] = {_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1)};
+    if (R == 1) half[0] = _mm_add_epi32(half[0], half[1]);
+    __m128 ws = _mm_loadu_ps(wscale), b = bias ? _mm_loadu_ps(bias) : _mm_setzero_ps();
+    for (int r = 0; r < R; r++) {
+        __m128 scale = _mm_mul_ps(_mm_set1_ps(xscale[r]), ws);
+        _mm_storeu_ps(y + r * ldy, _mm_add_ps(_mm_div_ps(_mm_cvtepi32_ps(half[r]), scale), b));
+    }
+}
 
 // One weight row with one input row (the columns left over when n is not a multiple of 4).
 AVX2 static int32_t dot(const int8_t *x, const int8_t *w, size_t k) {
@@ -101,26 +115,19 @@ AVX2 static int32_t dot(const int8_t *x, const int8_t *w, size_t k) {
 AVX2 void nmt_matmul_i8_avx2(const int8_t *xq, const float *xscale, size_t rows, const int8_t *wq, const float *wscale,
                              size_t n, size_t k, const float *bias, float *y, size_t ldy) {
     size_t block = nmt_i8_row_block(k);
-    int32_t lanes[8];
     for (size_t first = 0; first < rows; first += block) {
         size_t end = rows - first < block ? rows : first + block, o = 0;
         for (; o + 4 <= n; o += 4) {
             const int8_t *w = wq + o * k;
             const float *b = bias ? bias + o : NULL;
             size_t r = first;
-            for (; r + 2 <= end; r += 2) {
-                tile_2(xq + r * k, w, k, lanes);
-                nmt_i8_tile_outputs(lanes, 2, 4, 1, NULL, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
-            }
-            for (; r < end; r++) {
-                tile_1(xq + r * k, w, k, lanes);
-                nmt_i8_tile_outputs(lanes, 1, 4, 2, NULL, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
-            }
+            for (; r + 2 <= end; r += 2) tile_outputs(tile_2(xq + r * k, w, k), 2, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
+            for (; r < end; r++) tile_outputs(tile_1(xq + r * k, w, k), 1, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
         }
         for (; o < n; o++)
             for (size_t r = first; r < end; r++) {
-                lanes[0] = dot(xq + r * k, wq + o * k, k);
-                nmt_i8_tile_outputs(lanes, 1, 1, 1, NULL, xscale + r, wscale + o, bias ? bias + o : NULL,
+                int32_t sum = dot(xq + r * k, wq + o * k, k);
+                nmt_i8_tile_outputs(&sum, 1, 1, 1, NULL, xscale + r, wscale + o, bias ? bias + o : NULL,
                                     y + r * ldy + o, ldy);
             }
     }

@@ -11,6 +11,8 @@
 #if defined(__x86_64__)
 #include "avx512.h"
 
+#include <string.h>
+
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define AVX512BW __attribute__((target("avx512f,avx512bw")))
 
@@ -58,11 +60,11 @@ AVX512BW static inline __m512i bw_multiply_add(__m512i acc, activations x, __m51
     return _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)));
 }
 
-// The 16 sums of 4 weight rows (k apart from w) with R input rows (k apart from x): lane
-// (r · 4 + c) · U + u as nmt_i8_tile_outputs reads them. R · 4 · U = 16: k is unrolled U times,
-// so each weight row is read in runs of U cache lines.
+// The sums of 4 weight rows (k apart from w) with R input rows (k apart from x), in lane
+// (u · R + r) · 4 + c for part u of k: R · 4 · U = 16, k unrolled U times so that each weight row
+// is read in runs of U cache lines.
 #define TILE(KIND, ATTR, R, U)                                                                        \
-    ATTR static void KIND##_tile_##R(const int8_t *x, const int8_t *w, size_t k, int32_t lanes[16]) { \
+    ATTR static __m512i KIND##_tile_##R(const int8_t *x, const int8_t *w, size_t k) {                 \
         const int8_t *ahead = w + PREFETCH_ROWS * k;                                                  \
         __m512i acc[16];                                                                              \
         for (int a = 0; a < 16; a++) acc[a] = _mm512_setzero_si512();                                 \
@@ -75,7 +77,7 @@ AVX512BW static inline __m512i bw_multiply_add(__m512i acc, activations x, __m51
                     _mm_prefetch((const char *)(ahead + 4 * (i + 64 * u) + 64 * c), _MM_HINT_T2);     \
                     __m512i wv = _mm512_loadu_si512(w + c * k + i + 64 * u);                          \
                     for (int r = 0; r < R; r++)                                                       \
-                        acc[(r * 4 + c) * U + u] = KIND##_multiply_add(acc[(r * 4 + c) * U + u], xv[r], wv); \
+                        acc[(u * R + r) * 4 + c] = KIND##_multiply_add(acc[(u * R + r) * 4 + c], xv[r], wv); \
                 }                                                                                     \
             }                                                                                         \
         /* Masked-off bytes load as 0 weights, whatever the activation becomes. */                    \
@@ -86,13 +88,32 @@ AVX512BW static inline __m512i bw_multiply_add(__m512i acc, activations x, __m51
             for (int c = 0; c < 4; c++) {                                                             \
                 __m512i wv = _mm512_maskz_loadu_epi8(m, w + c * k + i);                               \
                 for (int r = 0; r < R; r++)                                                           \
-                    acc[(r * 4 + c) * U] = KIND##_multiply_add(acc[(r * 4 + c) * U], xv[r], wv);      \
+                    acc[r * 4 + c] = KIND##_multiply_add(acc[r * 4 + c], xv[r], wv);      \
             }                                                                                         \
         }                                                                                             \
         __m512 sums[16];                                                                              \
         for (int a = 0; a < 16; a++) sums[a] = _mm512_castsi512_ps(acc[a]);                           \
-        _mm512_storeu_si512(lanes, _mm512_castps_si512(reduce16_add_i32(sums)));                      \
+        return _mm512_castps_si512(reduce16_add_i32(sums));                                           \
     }
+
+// Writes the R × 4 outputs of a tile from its sums (TILE's lanes) as nmt_i8_tile_outputs does,
+// with the same operations, so the same bits: U parts added, 128 · wsum taken off (both wrapping),
+// converted, divided by xscale[r] · wscale[c], plus the bias.
+AVX512 static inline void tile_outputs(__m512i lanes, int R, const int32_t *wsum, const float *xscale,
+                                       const float *wscale, const float *bias, float *y, size_t ldy) {
+    if (R <= 2) lanes = _mm512_add_epi32(lanes, _mm512_shuffle_i64x2(lanes, lanes, _MM_SHUFFLE(1, 0, 3, 2)));
+    if (R == 1) lanes = _mm512_add_epi32(lanes, _mm512_shuffle_i64x2(lanes, lanes, _MM_SHUFFLE(2, 3, 0, 1)));
+    if (wsum) lanes = _mm512_sub_epi32(lanes, _mm512_slli_epi32(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)wsum)), 7));
+    // Lane r · 4 + c: xscale[r] and wscale[c].
+    __m512 xs = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                      _mm512_maskz_loadu_ps(first_lanes((size_t)R), xscale));
+    __m512 ws = _mm512_broadcast_f32x4(_mm_loadu_ps(wscale));
+    __m512 b = bias ? _mm512_broadcast_f32x4(_mm_loadu_ps(bias)) : _mm512_setzero_ps();
+    __m512 v = _mm512_add_ps(_mm512_div_ps(_mm512_cvtepi32_ps(lanes), _mm512_mul_ps(xs, ws)), b);
+    float out[16];
+    _mm512_storeu_ps(out, v);
+    for (int r = 0; r < R; r++) memcpy(y + r * ldy, out + 4 * r, 4 * sizeof(float));
+}
 
 // One weight row with one input row (the columns left over when n is not a multiple of 4).
 #define DOT(KIND, ATTR)                                                                               \
@@ -116,7 +137,6 @@ AVX512BW static inline __m512i bw_multiply_add(__m512i acc, activations x, __m51
                                    const float *wscale, const int32_t *wsum, size_t n, size_t k,      \
                                    const float *bias, float *y, size_t ldy) {                         \
         size_t block = nmt_i8_row_block(k);                                                           \
-        int32_t lanes[16];                                                                            \
         for (size_t first = 0; first < rows; first += block) {                                        \
             size_t end = rows - first < block ? rows : first + block, o = 0;                          \
             for (; o + 4 <= n; o += 4) {                                                              \
@@ -125,22 +145,22 @@ AVX512BW static inline __m512i bw_multiply_add(__m512i acc, activations x, __m51
                 const float *b = bias ? bias + o : NULL;                                              \
                 size_t r = first;                                                                     \
                 for (; r + 4 <= end; r += 4) {                                                        \
-                    KIND##_tile_4(xq + r * k, w, k, lanes);                                           \
-                    nmt_i8_tile_outputs(lanes, 4, 4, 1, s, xscale + r, wscale + o, b, y + r * ldy + o, ldy); \
+                    tile_outputs(KIND##_tile_4(xq + r * k, w, k), 4, s, xscale + r, wscale + o, b,          \
+                                 y + r * ldy + o, ldy);                                               \
                 }                                                                                     \
                 for (; r + 2 <= end; r += 2) {                                                        \
-                    KIND##_tile_2(xq + r * k, w, k, lanes);                                           \
-                    nmt_i8_tile_outputs(lanes, 2, 4, 2, s, xscale + r, wscale + o, b, y + r * ldy + o, ldy); \
+                    tile_outputs(KIND##_tile_2(xq + r * k, w, k), 2, s, xscale + r, wscale + o, b,          \
+                                 y + r * ldy + o, ldy);                                               \
                 }                                                                                     \
                 for (; r < end; r++) {                                                                \
-                    KIND##_tile_1(xq + r * k, w, k, lanes);                                           \
-                    nmt_i8_tile_outputs(lanes, 1, 4, 4, s, xscale + r, wscale + o, b, y + r * ldy + o, ldy); \
+                    tile_outputs(KIND##_tile_1(xq + r * k, w, k), 1, s, xscale + r, wscale + o, b,          \
+                                 y + r * ldy + o, ldy);                                               \
                 }                                                                                     \
             }                                                                                         \
             for (; o < n; o++)                                                                        \
                 for (size_t r = first; r < end; r++) {                                                \
-                    lanes[0] = KIND##_dot(xq + r * k, wq + o * k, k);                                 \
-                    nmt_i8_tile_outputs(lanes, 1, 1, 1, WSUM ? wsum + o : NULL, xscale + r, wscale + o, \
+                    int32_t sum = KIND##_dot(xq + r * k, wq + o * k, k);                              \
+                    nmt_i8_tile_outputs(&sum, 1, 1, 1, WSUM ? wsum + o : NULL, xscale + r, wscale + o, \
                                         bias ? bias + o : NULL, y + r * ldy + o, ldy);                \
                 }                                                                                     \
         }                                                                                             \
