@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "NMT", targets: ["NMT"]),
         .executable(name: "translate", targets: ["translate"]),
         .executable(name: "nmt-inspect", targets: ["nmt-inspect"]),
+        .executable(name: "nmt-quantize", targets: ["nmt-quantize"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,10 +52,18 @@ let package = Package(
             ],
             path: "Sources/nmt-inspect"
         ),
+        .executableTarget(
+            name: "nmt-quantize",
+            dependencies: [
+                "NMTFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/nmt-quantize"
+        ),
         .testTarget(name: "NMTTextTests", dependencies: ["NMTText"], path: "Tests/NMTTextTests"),
         .testTarget(
             name: "NMTTests",
-            dependencies: ["NMT", "CKernels", "translate"],
+            dependencies: ["NMT", "CKernels", "translate", "nmt-quantize"],
             path: "Tests/NMTTests",
             resources: [.copy("Fixtures")]
         ),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert a Hugging Face MarianMT / OPUS-MT checkpoint into one model file (docs/FORMAT.md).
 
-    python tools/convert_marian.py --model HF_DIR --output model.bin [--dtype f32|f16]
+    python tools/convert_marian.py --model HF_DIR --output model.bin [--dtype f32|f16|i8]
 
 HF_DIR holds config.json, model.safetensors or pytorch_model.bin, source.spm, target.spm,
 vocab.json (and target_vocab.json for models with separate vocabularies). The weights are loaded
@@ -155,7 +155,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="Hugging Face MarianMT checkpoint directory")
     p.add_argument("--output", required=True, help="model file to write")
-    p.add_argument("--dtype", choices=["f32", "f16"], default="f32")
+    p.add_argument("--dtype", choices=["f32", "f16", "i8"], default="f32")
     args = p.parse_args()
     try:
         convert(args.model, args.output, args.dtype)

@@ -1,5 +1,5 @@
 """Reader and writer of the model file format v1 (docs/FORMAT.md). The Swift loader
-(Sources/NMT/ModelFile) reads exactly what this writes; the two cite the same document. Every tool
+(Sources/NMTFormat) reads exactly what this writes; the two cite the same document. Every tool
 reads model files through read_model / read_header here, never by unpacking bytes itself."""
 import json
 import os
@@ -11,12 +11,33 @@ import numpy as np
 MAGIC = b"NMTMODEL"
 VERSION = 1
 ALIGN = 64
-DTYPES = {"f32": np.float32, "f16": np.float16}
+DTYPES = {"f32": np.float32, "f16": np.float16, "i8": np.int8}
 PREAMBLE = 16  # magic, u32 version, u32 header length
 
 
 class FormatError(ValueError):
     """A file that is not a readable model file of this version; the message names the field."""
+
+
+class Quantized:
+    """An i8 matrix: values [rows, cols] int8 and one f32 scale per row; weights = values / scale."""
+
+    def __init__(self, values, scales):
+        self.values, self.scales = values, scales
+        self.shape = values.shape
+
+    @staticmethod
+    def of(a):
+        """Symmetric per-row quantization, as CTranslate2's int8 and the engine's own
+        (nmt_quantize_rows): scale = 127 / max|row| (1 for a zero row), values rounded to nearest even."""
+        a = np.asarray(a, dtype=np.float32)
+        peak = np.abs(a).max(axis=1)
+        scales = np.where(peak > 0, np.float32(127) / np.where(peak > 0, peak, 1), 1).astype(np.float32)
+        values = np.clip(np.rint(a * scales[:, None]), -127, 127).astype(np.int8)
+        return Quantized(values, scales)
+
+    def widened(self):
+        return self.values.astype(np.float32) / self.scales[:, None]
 
 
 def vocabulary_blob(pieces):
@@ -116,6 +137,17 @@ def read_model(path, widen=False):
         count = int(np.prod(t["shape"], dtype=np.int64))
         region("tensor", name, t["offset"], count * dtype.itemsize)
         a = np.frombuffer(data, dtype=dtype, count=count, offset=t["offset"]).reshape(t["shape"])
+        if t["dtype"] == "i8":
+            rows = t["shape"][0]
+            if t.get("scales_offset", -1) % ALIGN:
+                raise FormatError(f"{path}: tensor {name!r}: i8 without an aligned scales_offset")
+            region("scales of", name, t["scales_offset"], 4 * rows)
+            scales = np.frombuffer(data, dtype="<f4", count=rows, offset=t["scales_offset"])
+            if not np.all(np.isfinite(scales) & (scales > 0)):
+                raise FormatError(f"{path}: tensor {name!r}: a scale is not a finite positive number")
+            a = Quantized(a, scales)
+            tensors[name] = a.widened() if widen else a
+            continue
         tensors[name] = a.astype(np.float32) if widen else a
     return header["config"], tensors, blobs
 
@@ -125,9 +157,14 @@ def write_model(path, config, tensors, blobs, dtype="f32"):
     Identical blobs are stored once and referenced twice."""
     # f16 applies to matrices; vectors (biases, layer norms, logits bias) stay f32: they are a
     # negligible share of the size and rounding them would move every output a little.
+    # i8 likewise applies to matrices only, each row with its own scale.
     def stored(a):
+        if isinstance(a, Quantized):
+            return a
         a = np.asarray(a, dtype=np.float32)
-        return np.ascontiguousarray(a.astype(DTYPES[dtype]) if a.ndim >= 2 and a.shape[0] > 1 else a)
+        if a.ndim < 2 or a.shape[0] == 1:
+            return np.ascontiguousarray(a)
+        return Quantized.of(a) if dtype == "i8" else np.ascontiguousarray(a.astype(DTYPES[dtype]))
     arrays = [(name, stored(a)) for name, a in tensors.items()]
 
     def layout(header_len):
@@ -143,6 +180,12 @@ def write_model(path, config, tensors, blobs, dtype="f32"):
             offset += len(data)
         for name, a in arrays:
             offset = (offset + ALIGN - 1) // ALIGN * ALIGN
+            if isinstance(a, Quantized):
+                scales_offset = (offset + a.values.nbytes + ALIGN - 1) // ALIGN * ALIGN
+                entries.append({"name": name, "dtype": "i8", "shape": list(a.shape), "offset": offset,
+                                "scales_offset": scales_offset})
+                offset = scales_offset + a.scales.nbytes
+                continue
             entries.append({"name": name, "dtype": "f16" if a.dtype == np.float16 else "f32", "shape": list(a.shape),
                             "offset": offset})
             offset += a.nbytes
@@ -167,4 +210,9 @@ def write_model(path, config, tensors, blobs, dtype="f32"):
             written.add(b["offset"])
         for entry, (_, a) in zip(doc["tensors"], arrays):
             f.write(b"\0" * (entry["offset"] - f.tell()))
-            f.write(a.tobytes())
+            if isinstance(a, Quantized):
+                f.write(a.values.tobytes())
+                f.write(b"\0" * (entry["scales_offset"] - f.tell()))
+                f.write(a.scales.astype("<f4").tobytes())
+            else:
+                f.write(a.tobytes())

@@ -7,10 +7,14 @@
 // closure handed to the pool would be boxed on the heap and retained by every thread that runs it.
 #include "CKernels.h"
 
+#include <stdlib.h>
+
 enum { BLOCK = 16 };
 
 struct region {
     const float *x;
+    const int8_t *xq;      // x quantized per row, when a product has int8 weights
+    const float *xscale;   // [rows]
     size_t rows, k;
     const nmt_product *products;
     size_t count;
@@ -26,9 +30,14 @@ static void run_blocks(void *context, size_t begin, size_t end) {
         size_t lower = begin > first ? begin - first : 0, upper = end - first < blocks ? end - first : blocks;
         if (lower < upper) {
             size_t start = lower * BLOCK, stop = upper * BLOCK < product->n ? upper * BLOCK : product->n;
-            nmt_matmul_transposed(region->x, region->rows, product->weight + start * region->k, stop - start,
-                                  region->k, product->bias ? product->bias + start : NULL, product->y + start,
-                                  product->n);
+            const float *bias = product->bias ? product->bias + start : NULL;
+            if (product->qweight)
+                nmt_matmul_i8(region->xq, region->xscale, region->rows, product->qweight + start * region->k,
+                              product->qscale + start, product->qsum + start, stop - start, region->k, bias,
+                              product->y + start, product->n);
+            else
+                nmt_matmul_transposed(region->x, region->rows, product->weight + start * region->k, stop - start,
+                                      region->k, bias, product->y + start, product->n);
             if (product->activation != NMT_IDENTITY)
                 for (size_t r = 0; r < region->rows; r++)
                     nmt_activate(product->activation, product->y + r * product->n + start, stop - start);
@@ -45,7 +54,30 @@ static void run_blocks(void *context, size_t begin, size_t end) {
 void nmt_products(nmt_pool *pool, const float *x, size_t rows, size_t k, const nmt_product *products, size_t count, size_t threads) {
     size_t blocks = 0;
     for (size_t p = 0; p < count; p++) blocks += nmt_product_blocks(products[p].n);
-    struct region region = {x, rows, k, products, count};
+    struct region region = {x, NULL, NULL, rows, k, products, count};
+    // Activations are quantized once per region, per row, for all the int8 products that read them.
+    // The buffer is the calling thread's and grows as needed: no allocation per call.
+    static _Thread_local int8_t *quantized;
+    static _Thread_local float *scales;
+    static _Thread_local size_t capacity, scale_capacity;
+    int any_int8 = 0;
+    for (size_t p = 0; p < count; p++) any_int8 |= products[p].qweight != NULL;
+    if (any_int8) {
+        if (capacity < rows * k) {
+            free(quantized);
+            capacity = rows * k;
+            quantized = malloc(capacity);
+        }
+        if (scale_capacity < rows) {
+            free(scales);
+            scale_capacity = rows;
+            scales = malloc(scale_capacity * sizeof *scales);
+        }
+        if (!quantized || !scales) abort();  // out of memory for a few KB: nothing sensible to do
+        nmt_quantize_rows(x, rows, k, quantized, scales);
+        region.xq = quantized;
+        region.xscale = scales;
+    }
     nmt_parallel_claims(pool, run_blocks, &region, blocks, threads);
 }
 

@@ -20,17 +20,19 @@ public final class Translator: Sendable {
     public let tokenizer: Tokenizer
 
     /// threads: how many threads one call may use; nil for every core this process may use.
-    public convenience init(modelPath: String, threads: Int? = nil) throws(TranslatorError) {
+    /// computeType: `.auto` computes with the file's own types; `.i8` quantizes an f32 or f16
+    /// file when it loads (int8 products), `.f32` dequantizes an i8 file.
+    public convenience init(modelPath: String, threads: Int? = nil, computeType: ComputeType = .auto) throws(TranslatorError) {
         let file: ModelFile
         do {
             file = try ModelFile(path: modelPath)
         } catch {
             throw .modelFile(error)
         }
-        try self.init(modelFile: file, threads: threads)
+        try self.init(modelFile: file, threads: threads, computeType: computeType)
     }
 
-    public init(modelFile: ModelFile, threads: Int? = nil) throws(TranslatorError) {
+    public init(modelFile: ModelFile, threads: Int? = nil, computeType: ComputeType = .auto) throws(TranslatorError) {
         do {
             _ = try InstructionSet.environmentCap()
         } catch {
@@ -41,7 +43,7 @@ public final class Translator: Sendable {
         } catch {
             throw .modelFile(error)
         }
-        model = TransformerModel(file: modelFile, threads: threads)
+        model = TransformerModel(file: modelFile, threads: threads, computeType: computeType)
     }
 
     /// Translates lines: one result per line, in order. Each line is split as `split` says (by

@@ -1,11 +1,24 @@
 import Foundation
 
-/// A weight tensor of the model file as 32-bit floats, row-major. It points into the memory-mapped
-/// file (f32) or into a converted copy owned by the `ModelFile` (f16), and is valid while the file is.
+/// A weight tensor of the model file, row-major: 32-bit floats, pointing into the memory-mapped file
+/// (f32) or into a widened copy owned by the `ModelFile` (f16); or int8 values with one f32 scale
+/// per row (i8), both in the mapped file. Valid while the file is.
 public struct WeightTensor: @unchecked Sendable {
+    public enum Values {
+        case float(UnsafePointer<Float>)
+        /// value = int8 / scale[row] (symmetric per-row quantization, scale = 127 / max|row|).
+        case int8(UnsafePointer<Int8>, scales: UnsafePointer<Float>)
+    }
+
     public let shape: [Int]
-    public let data: UnsafePointer<Float>
+    public let values: Values
     public var count: Int { shape.reduce(1, *) }
+
+    /// The float values; nil for an i8 tensor.
+    public var floats: UnsafePointer<Float>? {
+        if case .float(let pointer) = values { return pointer }
+        return nil
+    }
 }
 
 /// A validated model file (format v1, docs/FORMAT.md): config, weights, tokenizers and vocabularies.
@@ -105,14 +118,29 @@ public final class ModelFile: @unchecked Sendable {
                                      length: UInt64(count * dtype.size), dataStart: dataStart)
             switch dtype {
             case .f32:
-                loaded[entry.name] = WeightTensor(shape: spec.shape, data: raw.baseAddress!.assumingMemoryBound(to: Float.self))
+                loaded[entry.name] = WeightTensor(shape: spec.shape, values: .float(raw.baseAddress!.assumingMemoryBound(to: Float.self)))
             case .f16:
                 let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
                 converted.append(buffer)
                 for i in 0..<count {
                     buffer[i] = Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
                 }
-                loaded[entry.name] = WeightTensor(shape: spec.shape, data: UnsafePointer(buffer.baseAddress!))
+                loaded[entry.name] = WeightTensor(shape: spec.shape, values: .float(UnsafePointer(buffer.baseAddress!)))
+            case .i8:
+                // One scale per row: finite and positive, or the weights would dequantize to inf/NaN.
+                let rows = spec.shape[0]
+                guard let scalesOffset = entry.scales_offset else {
+                    throw .invalidHeader("tensor '\(entry.name)' is i8 but has no scales_offset")
+                }
+                guard scalesOffset % Self.alignment == 0 else { throw .misaligned(name: entry.name, offset: scalesOffset) }
+                let scalesRaw = try Self.slice(bytes, name: entry.name, offset: scalesOffset, length: UInt64(rows * 4),
+                                               dataStart: dataStart)
+                let scales = scalesRaw.baseAddress!.assumingMemoryBound(to: Float.self)
+                for r in 0..<rows where !(scales[r].isFinite && scales[r] > 0) {
+                    throw .invalidScale(name: entry.name, row: r)
+                }
+                loaded[entry.name] = WeightTensor(
+                    shape: spec.shape, values: .int8(raw.baseAddress!.assumingMemoryBound(to: Int8.self), scales: scales))
             }
         }
         for entry in weights.all where loaded[entry.name] == nil { throw .missingTensor(name: entry.name) }
@@ -198,6 +226,8 @@ struct FileHeader: Decodable {
         var dtype: String
         var shape: [Int]
         var offset: UInt64
+        /// i8 tensors: where the f32 scale of each row is.
+        var scales_offset: UInt64?
     }
     struct Blob: Decodable {
         var name: String

@@ -13,6 +13,7 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible, Sendable 
     case tensorShape(name: String, expected: [Int], found: [Int])
     case unsupportedDType(name: String, dtype: String)
     case misaligned(name: String, offset: UInt64)
+    case invalidScale(name: String, row: Int)
     case outOfBounds(name: String, offset: UInt64, length: UInt64, fileSize: Int)
     case checksumMismatch(name: String)
     case invalidVocabulary(name: String, problem: String)
@@ -36,6 +37,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible, Sendable 
             return "tensor '\(name)' has shape \(found), expected \(expected)"
         case .unsupportedDType(let name, let dtype): return "tensor '\(name)' has unsupported dtype '\(dtype)'"
         case .misaligned(let name, let offset): return "'\(name)' at offset \(offset) is not 64-byte aligned"
+        case .invalidScale(let name, let row):
+            return "i8 tensor '\(name)' has a scale that is not a finite positive number in row \(row)"
         case .outOfBounds(let name, let offset, let length, let fileSize):
             return "'\(name)' (offset \(offset), \(length) bytes) lies outside the file of \(fileSize) bytes"
         case .checksumMismatch(let name): return "'\(name)' is damaged: its CRC-32 does not match the header"

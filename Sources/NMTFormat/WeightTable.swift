@@ -67,16 +67,17 @@ public struct WeightTable: Sendable, Equatable {
     public init(config c: ModelConfig) {
         let d = c.dModel
         var all: [Entry] = []
-        func entry(_ name: String, _ shape: [Int]) -> Entry {
-            let e = Entry(name: name, shape: shape, dtypes: DType.allCases)
+        // Matrices may be stored quantized; vectors (biases, norms, the logits bias) only as floats.
+        func entry(_ name: String, _ shape: [Int], matrix: Bool = true) -> Entry {
+            let e = Entry(name: name, shape: shape, dtypes: matrix ? [.f32, .f16, .i8] : [.f32, .f16])
             all.append(e)
             return e
         }
         func linear(_ prefix: String, out: Int, in inputs: Int) -> Linear {
-            Linear(weight: entry("\(prefix).weight", [out, inputs]), bias: entry("\(prefix).bias", [out]))
+            Linear(weight: entry("\(prefix).weight", [out, inputs]), bias: entry("\(prefix).bias", [out], matrix: false))
         }
         func norm(_ prefix: String) -> Norm {
-            Norm(weight: entry("\(prefix).weight", [d]), bias: entry("\(prefix).bias", [d]))
+            Norm(weight: entry("\(prefix).weight", [d], matrix: false), bias: entry("\(prefix).bias", [d], matrix: false))
         }
         func attention(_ prefix: String) -> Attention {
             Attention(query: linear("\(prefix).q_proj", out: d, in: d), key: linear("\(prefix).k_proj", out: d, in: d),
@@ -91,7 +92,7 @@ public struct WeightTable: Sendable, Equatable {
             targetEmbedding = entry("model.decoder.embed_tokens.weight", [c.targetVocabSize, d])
         }
         outputProjection = c.tiedOutput ? nil : entry("lm_head.weight", [c.targetVocabSize, d])
-        logitsBias = c.finalLogitsBias ? entry("final_logits_bias", [1, c.targetVocabSize]) : nil
+        logitsBias = c.finalLogitsBias ? entry("final_logits_bias", [1, c.targetVocabSize], matrix: false) : nil
         encoderLayers = (0..<c.encoderLayers).map { i in
             let p = "model.encoder.layers.\(i)"
             return EncoderLayer(
@@ -119,12 +120,15 @@ public enum DType: String, Sendable, CaseIterable, Codable {
     case f32
     /// IEEE 754 binary16, widened to f32 on load.
     case f16
+    /// Signed 8-bit integers with one f32 scale per row (value = int8 / scale), matrices only.
+    case i8
 
-    /// Bytes per element.
+    /// Bytes per element (an i8 tensor's scales come on top).
     public var size: Int {
         switch self {
         case .f32: 4
         case .f16: 2
+        case .i8: 1
         }
     }
 }

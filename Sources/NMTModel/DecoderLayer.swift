@@ -10,12 +10,12 @@ struct DecoderLayer: Sendable {
     let feedForward: FeedForward
     let feedForwardNorm: LayerNorm
 
-    init(_ names: WeightTable.DecoderLayer, file: ModelFile, heads: Int) {
-        selfAttention = MultiHeadAttention(names.selfAttention, file: file, heads: heads)
-        selfAttentionNorm = LayerNorm(names.selfAttentionNorm, file: file)
-        crossAttention = MultiHeadAttention(names.crossAttention, file: file, heads: heads)
-        crossAttentionNorm = LayerNorm(names.crossAttentionNorm, file: file)
-        feedForward = FeedForward(fc1: names.fc1, fc2: names.fc2, file: file)
-        feedForwardNorm = LayerNorm(names.feedForwardNorm, file: file)
+    init(_ names: WeightTable.DecoderLayer, weights: WeightStore, heads: Int) {
+        selfAttention = MultiHeadAttention(names.selfAttention, weights: weights, heads: heads)
+        selfAttentionNorm = LayerNorm(names.selfAttentionNorm, weights: weights)
+        crossAttention = MultiHeadAttention(names.crossAttention, weights: weights, heads: heads)
+        crossAttentionNorm = LayerNorm(names.crossAttentionNorm, weights: weights)
+        feedForward = FeedForward(fc1: names.fc1, fc2: names.fc2, weights: weights)
+        feedForwardNorm = LayerNorm(names.feedForwardNorm, weights: weights)
     }
 }

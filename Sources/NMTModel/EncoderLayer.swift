@@ -8,10 +8,10 @@ struct EncoderLayer: Sendable {
     let feedForward: FeedForward
     let feedForwardNorm: LayerNorm
 
-    init(_ names: WeightTable.EncoderLayer, file: ModelFile, heads: Int) {
-        selfAttention = MultiHeadAttention(names.selfAttention, file: file, heads: heads)
-        selfAttentionNorm = LayerNorm(names.selfAttentionNorm, file: file)
-        feedForward = FeedForward(fc1: names.fc1, fc2: names.fc2, file: file)
-        feedForwardNorm = LayerNorm(names.feedForwardNorm, file: file)
+    init(_ names: WeightTable.EncoderLayer, weights: WeightStore, heads: Int) {
+        selfAttention = MultiHeadAttention(names.selfAttention, weights: weights, heads: heads)
+        selfAttentionNorm = LayerNorm(names.selfAttentionNorm, weights: weights)
+        feedForward = FeedForward(fc1: names.fc1, fc2: names.fc2, weights: weights)
+        feedForwardNorm = LayerNorm(names.feedForwardNorm, weights: weights)
     }
 }

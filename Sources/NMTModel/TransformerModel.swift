@@ -14,9 +14,11 @@ public final class TransformerModel: @unchecked Sendable {
     /// The cores this process may run on (CPU affinity, cgroup quota): the default thread count.
     public static var availableCores: Int { ThreadPool.defaultCount }
     private let pool: ThreadPool
-    private let file: ModelFile  // keeps the mapped weights alive
-    private let sourceEmbedding: UnsafePointer<Float>  // [sourceVocab, dModel]
-    private let targetEmbedding: UnsafePointer<Float>  // [targetVocab, dModel]
+    /// The compute type asked for when loading (see ComputeType).
+    public let computeType: ComputeType
+    private let weights: WeightStore  // keeps the mapped and converted weights alive
+    private let sourceEmbedding: MatrixWeights  // [sourceVocab, dModel]
+    private let targetEmbedding: MatrixWeights  // [targetVocab, dModel]
     private let outputProjection: Linear               // [targetVocab, dModel], bias: the logits bias
     private let positions: PositionalEncoding
     private let encoderLayers: [EncoderLayer]
@@ -24,24 +26,27 @@ public final class TransformerModel: @unchecked Sendable {
     private let encoderNorm: LayerNorm?
     private let decoderNorm: LayerNorm?
 
-    /// threads: nil for every core this process may use.
-    public init(file: ModelFile, threads: Int? = nil) {
-        self.file = file
+    /// threads: nil for every core this process may use. computeType: `.auto` computes with each
+    /// matrix as the file stores it; `.f32` and `.i8` convert the others when the model loads.
+    public init(file: ModelFile, threads: Int? = nil, computeType: ComputeType = .auto) {
         pool = ThreadPool(threads: threads ?? ThreadPool.defaultCount)
+        self.computeType = computeType
         let c = file.config
         config = c
         let names = file.weights
-        sourceEmbedding = file.tensor(names.sourceEmbedding).data
-        targetEmbedding = file.tensor(names.targetEmbedding).data
+        let weights = WeightStore(file: file, computeType: computeType)
+        self.weights = weights
+        sourceEmbedding = weights.matrix(names.sourceEmbedding)
+        targetEmbedding = weights.matrix(names.targetEmbedding)
         outputProjection = Linear(
-            weight: names.outputProjection.map { file.tensor($0).data } ?? targetEmbedding,
-            bias: names.logitsBias.map { file.tensor($0).data },
+            weight: names.outputProjection.map { weights.matrix($0) } ?? targetEmbedding,
+            bias: names.logitsBias.map { weights.vector($0) },
             outputSize: c.targetVocabSize, inputSize: c.dModel)
         positions = PositionalEncoding(dModel: c.dModel, layout: c.positionLayout, tabulated: min(c.maxPositions, 256))
-        encoderLayers = names.encoderLayers.map { EncoderLayer($0, file: file, heads: c.encoderHeads) }
-        decoderLayers = names.decoderLayers.map { DecoderLayer($0, file: file, heads: c.decoderHeads) }
-        encoderNorm = names.encoderNorm.map { LayerNorm($0, file: file) }
-        decoderNorm = names.decoderNorm.map { LayerNorm($0, file: file) }
+        encoderLayers = names.encoderLayers.map { EncoderLayer($0, weights: weights, heads: c.encoderHeads) }
+        decoderLayers = names.decoderLayers.map { DecoderLayer($0, weights: weights, heads: c.decoderHeads) }
+        encoderNorm = names.encoderNorm.map { LayerNorm($0, weights: weights) }
+        decoderNorm = names.decoderNorm.map { LayerNorm($0, weights: weights) }
     }
 
     // MARK: Encoder
@@ -259,12 +264,12 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Scaled token embedding plus position vector.
     @inline(__always)
-    private func embed(_ token: Int32, table: UnsafePointer<Float>, position: UnsafePointer<Float>,
+    private func embed(_ token: Int32, table: MatrixWeights, position: UnsafePointer<Float>,
                        into out: UnsafeMutablePointer<Float>) {
         let d = config.dModel
-        let row = table + Int(token) * d
+        WeightStore.row(Int(token), of: table, columns: d, into: out)
         let scale = config.embeddingScale
-        for i in 0..<d { out[i] = row[i] * scale + position[i] }
+        for i in 0..<d { out[i] = out[i] * scale + position[i] }
     }
 
     /// The sublayer input: LN(x) for pre-LN models, x itself for post-LN.

@@ -57,7 +57,7 @@ struct Translate: ParsableCommand {
         let loadStart = Date()
         let translator: Translator
         do {
-            translator = try Translator(modelPath: model.model, threads: model.threads)
+            translator = try Translator(modelPath: model.model, threads: model.threads, computeType: model.computeType)
         } catch {
             fail("\(error)")
         }
@@ -160,6 +160,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for matrix products and attention (default: the cores this process may use).")
     var threads: Int = TransformerModel.availableCores
 
+    @Option(help: "auto: compute with the file's own types; i8: int8 products (an f32 or f16 file is quantized when it loads); f32: 32-bit floats (an i8 file is dequantized).")
+    var computeType: ComputeType = .auto
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
@@ -199,6 +202,7 @@ struct DecodingArguments: ParsableArguments {
 }
 
 extension SplitMode: ExpressibleByArgument {}
+extension ComputeType: ExpressibleByArgument {}
 
 struct BatchingOptions: ParsableArguments {
     @Option(help: "sentences: translate each sentence of a line (ICU rules) and cut sentences too long for the model; long: cut only lines too long for the model; none: each line is one sequence, truncated to the model's positions (as transformers does).")

@@ -83,8 +83,11 @@ import Testing
         return bytes + header + good[(16 + headerLength)...]
     }
 
-    @Test func damagedFilesThrowOrTranslate() throws {
-        let good = try Fixtures.bytes("marian-shared.bin")
+    /// The f32 fixture, and the same model with i8 matrices (scales to damage too).
+    @Test(arguments: [DType.f32, .i8])
+    func damagedFilesThrowOrTranslate(dtype: DType) throws {
+        let f32 = try Fixtures.bytes("marian-shared.bin")
+        let good = dtype == .f32 ? f32 : ModelFileWriter.bytes(of: try ModelFile(bytes: f32), matrices: dtype)
         let headerLength = ModelBytes(bytes: good).headerLength
         let environment = ProcessInfo.processInfo.environment
         let cases = environment["FUZZ_CASES"].flatMap(Int.init) ?? 1500
@@ -109,7 +112,7 @@ import Testing
                 rejected += 1
             }
         }
-        print("fuzz: \(cases) cases, \(loaded) loaded, \(translated) translated, \(rejected) rejected with an error")
+        print("fuzz (\(dtype.rawValue)): \(cases) cases, \(loaded) loaded, \(translated) translated, \(rejected) rejected with an error")
         #expect(translated > 0 && rejected > cases / 2)
     }
 }

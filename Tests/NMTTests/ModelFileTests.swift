@@ -176,8 +176,8 @@ struct ModelBytes {
         for (name, tensor) in f32.tensors {
             let half = f16.tensors[name]!
             #expect(half.shape == tensor.shape)
-            let a = UnsafeBufferPointer(start: tensor.data, count: tensor.count)
-            let b = UnsafeBufferPointer(start: half.data, count: half.count)
+            let a = UnsafeBufferPointer(start: tensor.floats!, count: tensor.count)
+            let b = UnsafeBufferPointer(start: half.floats!, count: half.count)
             #expect(zip(a, b).allSatisfy { abs($0 - $1) <= abs($0) * 1e-3 + 1e-7 }, "\(name)")
         }
     }

@@ -70,8 +70,13 @@ void nmt_attention(nmt_pool *pool, const nmt_attention_job *jobs, size_t count, 
 size_t nmt_argmax(const float *x, size_t n);
 
 /// One product of a parallel region: y[r, o] = activation(x[r, :] . weight[o, :] + bias[o]).
+/// The weights are either f32 (`weight`) or int8 (`qweight`, with `qscale` and `qsum`: the
+/// products then quantize x per row and accumulate in int32, see nmt_matmul_i8).
 typedef struct {
-    const float *weight;  /// [n, k]
+    const float *weight;  /// [n, k], or NULL with qweight
+    const int8_t *qweight;  /// [n, k] int8, or NULL
+    const float *qscale;    /// [n]: qweight[o, :] / qscale[o] are the weights
+    const int32_t *qsum;    /// [n]: nmt_i8_row_sums of qweight
     const float *bias;    /// [n] or NULL
     float *y;             /// [rows, n]
     size_t n;

@@ -6,10 +6,10 @@ struct FeedForward: Sendable {
     let fc2: Linear  // [dModel, ffnDim]
     let activation: ModelConfig.Activation
 
-    init(fc1: WeightTable.Linear, fc2: WeightTable.Linear, file: ModelFile) {
-        self.fc1 = Linear(fc1, file: file)
-        self.fc2 = Linear(fc2, file: file)
-        activation = file.config.activation
+    init(fc1: WeightTable.Linear, fc2: WeightTable.Linear, weights: WeightStore) {
+        self.fc1 = Linear(fc1, weights: weights)
+        self.fc2 = Linear(fc2, weights: weights)
+        activation = weights.file.config.activation
     }
 
     /// x: [rows, dModel] → y: [rows, dModel]; hidden: scratch of [rows, ffnDim].

@@ -14,9 +14,9 @@ struct LayerNorm: @unchecked Sendable {
         self.epsilon = epsilon
     }
 
-    init(_ names: WeightTable.Norm, file: ModelFile) {
-        self.init(gamma: file.tensor(names.weight).data, beta: file.tensor(names.bias).data,
-                  size: names.weight.shape[0], epsilon: file.config.layerNormEpsilon)
+    init(_ names: WeightTable.Norm, weights: WeightStore) {
+        self.init(gamma: weights.vector(names.weight), beta: weights.vector(names.bias),
+                  size: names.weight.shape[0], epsilon: weights.file.config.layerNormEpsilon)
     }
 
     /// Normalizes `rows` rows of x: [rows, size] into y (which may be x).

@@ -7,20 +7,24 @@ import NMTFormat
 /// call (what it read last time may still be in its cache), and taking blocks from another's share
 /// when it runs out.
 struct Linear: @unchecked Sendable {
-    let weight: UnsafePointer<Float>  // [outputSize, inputSize]
+    let weight: MatrixWeights         // [outputSize, inputSize], f32 or int8
     let bias: UnsafePointer<Float>?   // [outputSize]
     let inputSize: Int
     let outputSize: Int
 
-    init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputSize: Int, inputSize: Int) {
+    init(weight: MatrixWeights, bias: UnsafePointer<Float>?, outputSize: Int, inputSize: Int) {
         self.weight = weight
         self.bias = bias
         self.outputSize = outputSize
         self.inputSize = inputSize
     }
 
-    init(_ names: WeightTable.Linear, file: ModelFile) {
-        self.init(weight: file.tensor(names.weight).data, bias: file.tensor(names.bias).data,
+    init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputSize: Int, inputSize: Int) {
+        self.init(weight: .f32(weight), bias: bias, outputSize: outputSize, inputSize: inputSize)
+    }
+
+    init(_ names: WeightTable.Linear, weights: WeightStore) {
+        self.init(weight: weights.matrix(names.weight), bias: weights.vector(names.bias),
                   outputSize: names.weight.shape[0], inputSize: names.weight.shape[1])
     }
 
@@ -69,7 +73,12 @@ struct Linear: @unchecked Sendable {
     }
 
     private func product(into y: UnsafeMutablePointer<Float>) -> nmt_product {
-        nmt_product(weight: weight, bias: bias, y: y, n: outputSize, activation: NMT_IDENTITY, block_max: nil,
-                    block_sum: nil)
+        var product = nmt_product(weight: nil, qweight: nil, qscale: nil, qsum: nil, bias: bias, y: y, n: outputSize,
+                                  activation: NMT_IDENTITY, block_max: nil, block_sum: nil)
+        switch weight {
+        case .f32(let values): product.weight = values
+        case .i8(let values, let scales, let sums): (product.qweight, product.qscale, product.qsum) = (values, scales, sums)
+        }
+        return product
     }
 }

@@ -12,11 +12,11 @@ struct MultiHeadAttention: Sendable {
     let headDim: Int
     var scale: Float { 1 / Float(headDim).squareRoot() }
 
-    init(_ names: WeightTable.Attention, file: ModelFile, heads: Int) {
-        query = Linear(names.query, file: file)
-        key = Linear(names.key, file: file)
-        value = Linear(names.value, file: file)
-        output = Linear(names.output, file: file)
+    init(_ names: WeightTable.Attention, weights: WeightStore, heads: Int) {
+        query = Linear(names.query, weights: weights)
+        key = Linear(names.key, weights: weights)
+        value = Linear(names.value, weights: weights)
+        output = Linear(names.output, weights: weights)
         self.heads = heads
         headDim = query.outputSize / heads
     }
