@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Command 1: install what is missing, build in release mode, translate the example input.
+# Command 1: install what is missing, build in release mode (translate, nmt-quantize, nmt-inspect),
+# translate the example input.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-swift build -c release --product translate
+swift build -c release
 .build/release/translate --model models/tiny.bin --input examples/input.en

@@ -69,18 +69,22 @@ static void take_chunks(nmt_pool *pool) {
 static void *worker(void *argument) {
     nmt_pool *pool = argument;
     inside_region = 1;
+    // A worker that starts late may read a generation that is already past its first region, or
+    // past the stop: it then waits for the next region, and checks `stopping` while it waits.
     uint32_t seen = generation_of(atomic_load(&pool->ticket));
     for (;;) {
         size_t spins = 0;
         uint64_t ticket;
-        while (generation_of(ticket = atomic_load_explicit(&pool->ticket, memory_order_acquire)) == seen) {
+        while (generation_of(ticket = atomic_load_explicit(&pool->ticket, memory_order_acquire)) == seen &&
+               !atomic_load_explicit(&pool->stopping, memory_order_relaxed)) {
             if (++spins < SPINS_BEFORE_SLEEP) {
                 cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&pool->sleep_lock);
             atomic_fetch_add(&pool->sleepers, 1);
-            while (generation_of(atomic_load(&pool->ticket)) == seen) pthread_cond_wait(&pool->wake, &pool->sleep_lock);
+            while (generation_of(atomic_load(&pool->ticket)) == seen && !atomic_load(&pool->stopping))
+                pthread_cond_wait(&pool->wake, &pool->sleep_lock);
             atomic_fetch_sub(&pool->sleepers, 1);
             pthread_mutex_unlock(&pool->sleep_lock);
         }

@@ -278,3 +278,21 @@ import Testing
         #expect(maxAbsDifference(x, [-0.15865526, 0, 1.9544997]) < 1e-6)
     }
 }
+
+/// Pools are created and destroyed with their models: a worker that starts after its pool began
+/// stopping must still stop (a late start once missed the stop and hung the destroying thread).
+@Suite struct ThreadPoolTests {
+    @Test func poolsStopHoweverLateTheirWorkersStart() {
+        let weight = [Float](repeating: 0.5, count: 64 * 64), x = [Float](repeating: 1, count: 4 * 64)
+        for round in 0..<300 {
+            let pool = ThreadPool(threads: 2 + round % 3)
+            if round % 2 == 0 {  // some pools run a region (starting workers) just before they go
+                var y = [Float](repeating: 0, count: 4 * 64)
+                weight.withUnsafeBufferPointer { w in
+                    Linear(weight: w.baseAddress!, bias: nil, outputSize: 64, inputSize: 64)(x, rows: 4, into: &y, on: pool)
+                }
+                #expect(y.allSatisfy { $0 == 32 })
+            }
+        }
+    }
+}
