@@ -11,7 +11,8 @@ Inputs, from Multi30k test_2016_flickr (1,000 English lines):
      splits or cuts long lines).
 Systems, each with --threads 2 (intra_threads 2, inter_threads 1), f32, greedy and beam 4:
   ours                 `translate --model M --threads 2 --beam-size B --input F --output G` + --ours-args
-  ours, unsorted       the same with `--read-ahead 1` (no length sorting), if the binary has the flag
+  ours, unsorted       the same with `--read-ahead 64` (= the batch size: batches in input order, no
+                       sorting by length across them), if the binary has the flag
   ours, split=MODE     for b and c, the same with `--split MODE`, for each of --splits (default: none;
                        without it our binary's default mode is what "ours" measures)
   ctranslate2          tools/ct2_translate.py on the conversion tools/bench.py makes, one setting per
@@ -66,12 +67,12 @@ def binary_flags(binary):
 class Variant:
     """One system with one setting: `command(input, output, beam)` is the process to time."""
 
-    def __init__(self, system, setting, command, inputs="abc"):
-        self.system, self.setting, self.command, self.inputs = system, setting, command, inputs
+    def __init__(self, system, setting, command, inputs="abc", compute="f32"):
+        self.system, self.setting, self.command, self.inputs, self.compute = system, setting, command, inputs, compute
 
     @property
     def key(self):
-        return f"{self.system} {self.setting}".strip()
+        return f"{self.system} {self.setting} {self.compute}".strip()
 
     @property
     def slug(self):
@@ -80,19 +81,27 @@ class Variant:
 
 def variants(args, model, flags, notes):
     ours = [args.binary, "--model", model, "--threads", str(bench.THREADS)] + shlex.split(args.ours_args)
+    computes = args.compute_types.split(",")
+    if "i8" in computes and "--compute-type" not in flags:
+        notes.append("i8: skipped, the binary has no --compute-type")
+        computes = [c for c in computes if c != "i8"]
+    found = []
+    for compute in computes:
+        typed = ["--compute-type", compute] if compute != "f32" or "--compute-type" in flags else []
 
-    def ours_cmd(extra):
-        return lambda src, out, beam: ours + ["--beam-size", str(beam), "--input", src, "--output", out] + extra
-    found = [Variant("ours", "", ours_cmd([]))]
-    if "--read-ahead" in flags:
-        found.append(Variant("ours, unsorted", "--read-ahead 1", ours_cmd(["--read-ahead", "1"])))
-    else:
-        notes.append("ours, unsorted: skipped, the binary has no --read-ahead")
-    for mode in filter(None, args.splits.split(",")):
-        if "--split" in flags:
-            found.append(Variant(f"ours, split={mode}", f"--split {mode}", ours_cmd(["--split", mode]), inputs="bc"))
+        def ours_cmd(extra, typed=typed):
+            return lambda src, out, beam: ours + ["--beam-size", str(beam), "--input", src, "--output", out] + typed + extra
+        found.append(Variant("ours", "", ours_cmd([]), compute=compute))
+        if "--read-ahead" in flags:
+            found.append(Variant("ours, unsorted", "--read-ahead 64", ours_cmd(["--read-ahead", "64"]), compute=compute))
         else:
-            notes.append(f"ours, split={mode}: skipped, the binary has no --split")
+            notes.append("ours, unsorted: skipped, the binary has no --read-ahead")
+        for mode in filter(None, args.splits.split(",")):
+            if "--split" in flags:
+                found.append(Variant(f"ours, split={mode}", f"--split {mode}", ours_cmd(["--split", mode]), inputs="bc",
+                                     compute=compute))
+            else:
+                notes.append(f"ours, split={mode}: skipped, the binary has no --split")
     hf_dir, ct2_dir = os.path.join(ROOT, "runs", "bench", "tiny-hf"), os.path.join(ROOT, "runs", "bench", "tiny-ct2")
     if os.path.abspath(model) != os.path.join(ROOT, "models", "tiny.bin"):
         name = os.path.splitext(os.path.basename(model))[0]
@@ -101,11 +110,14 @@ def variants(args, model, flags, notes):
     positions = read_header(model)["config"]["max_positions"]
     ct2 = [sys.executable, os.path.join(HERE, "ct2_translate.py"), "--model", ct2_dir,
            "--source-spm", os.path.join(hf_dir, "source.spm"), "--target-spm", os.path.join(hf_dir, "target.spm"),
-           "--threads", str(bench.THREADS), "--compute-type", "float32", "--length-penalty", "1",
+           "--threads", str(bench.THREADS), "--length-penalty", "1",
            "--max-decoding-length", str(MAX_DECODING_LENGTH), "--max-input-length", str(positions)]
-    for batch_type, size in QUICK_CT2_SETTINGS if args.quick else CT2_SETTINGS:
-        found.append(Variant("ctranslate2", f"{batch_type}/{size}", lambda src, out, beam, t=batch_type, n=size: ct2 + [
-            "--beam-size", str(beam), "--batch-type", t, "--max-batch-size", str(n), "--input", src, "--output", out]))
+    for compute in computes:
+        ct2_type = {"f32": "float32", "i8": "int8"}[compute]
+        for batch_type, size in QUICK_CT2_SETTINGS if args.quick else CT2_SETTINGS:
+            found.append(Variant("ctranslate2", f"{batch_type}/{size}", lambda src, out, beam, t=batch_type, n=size, c=ct2_type: ct2 + [
+                "--compute-type", c, "--beam-size", str(beam), "--batch-type", t, "--max-batch-size", str(n),
+                "--input", src, "--output", out], compute=compute))
     return found, os.path.join(hf_dir, "source.spm"), os.path.join(hf_dir, "target.spm")
 
 
@@ -133,6 +145,7 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--paragraph-join", type=int, default=5, help="source lines per line of input b")
     p.add_argument("--long-join", type=int, default=50, help="source lines per line of input c")
+    p.add_argument("--compute-types", default="f32", help="comma-separated: f32 (CTranslate2 float32), i8 (int8)")
     p.add_argument("--quick", action="store_true", help="1 round; CTranslate2 only as tokens/4096 and examples/32")
     args = p.parse_args()
     if args.quick:
@@ -170,39 +183,40 @@ def main():
 
     load_before = os.getloadavg()
     cells = []
-    for name, inp in inputs.items():
-        for beam in (int(b) for b in args.beams.split(",")):
-            cell_systems = [v for v in systems if name in v.inputs]
-            runs = {v.key: [] for v in cell_systems}
-            for r in range(args.rounds):
-                # Taking turns, starting one further each round, so no system always runs first.
-                for v in cell_systems[r % len(cell_systems):] + cell_systems[:r % len(cell_systems)]:
-                    out = os.path.join(args.work, "out", f"{name}.beam{beam}.{v.slug}.txt")
-                    took, peak = bench.timed_process(v.command(inp["path"], out, beam), env=env)
-                    runs[v.key].append({"s": took, "peak_mb": peak})
-                    print(f"{name} beam {beam} round {r + 1} {v.key}: {took:.2f} s", file=sys.stderr, flush=True)
-            results = []
-            for v in cell_systems:
-                hyps = read_lines(os.path.join(args.work, "out", f"{name}.beam{beam}.{v.slug}.txt"))
-                if len(hyps) != inp["lines"]:
-                    notes.append(f"{name} beam {beam} {v.key}: {len(hyps)} output lines for {inp['lines']} input lines")
-                    print(f"warning: {notes[-1]}", file=sys.stderr)
-                times = [x["s"] for x in runs[v.key]]
-                tokens = sum(len(target_sp.encode(h)) for h in hyps)
-                results.append({
-                    "system": v.system, "setting": v.setting, "seconds": times, "best_s": min(times),
-                    "median_s": statistics.median(times), "peak_mb": max(x["peak_mb"] for x in runs[v.key]),
-                    "lines_per_s": inp["lines"] / min(times), "target_tokens": tokens,
-                    "target_tokens_per_s": tokens / min(times), "output_lines": len(hyps),
-                    "sentences_out": sentences(hyps), "bleu": sacrebleu.corpus_bleu(hyps, [inp["refs"]]).score})
-            ct2 = [x for x in results if x["system"] == "ctranslate2"]
-            best = min(ct2, key=lambda x: x["best_s"]) if ct2 else None
-            for x in results:
-                x["ct2_best"] = x is best
-                if best and x["system"].startswith("ours"):
-                    x["ours_over_ct2_best"] = x["best_s"] / best["best_s"]
-                    x["ours_over_ct2_best_median"] = x["median_s"] / best["median_s"]
-            cells.append({"input": name, "beam": beam, "results": results})
+    # One cell per input, beam size and compute type.
+    for name, inp, beam, compute in [(n, i, int(b), c) for n, i in inputs.items() for b in args.beams.split(",")
+                                     for c in dict.fromkeys(v.compute for v in systems)]:
+        cell_systems = [v for v in systems if name in v.inputs and v.compute == compute]
+        runs = {v.key: [] for v in cell_systems}
+        for r in range(args.rounds):
+            # Taking turns, starting one further each round, so no system always runs first.
+            for v in cell_systems[r % len(cell_systems):] + cell_systems[:r % len(cell_systems)]:
+                out = os.path.join(args.work, "out", f"{name}.beam{beam}.{v.slug}.txt")
+                took, peak = bench.timed_process(v.command(inp["path"], out, beam), env=env)
+                runs[v.key].append({"s": took, "peak_mb": peak})
+                print(f"{name} beam {beam} round {r + 1} {v.key}: {took:.2f} s", file=sys.stderr, flush=True)
+        results = []
+        for v in cell_systems:
+            hyps = read_lines(os.path.join(args.work, "out", f"{name}.beam{beam}.{v.slug}.txt"))
+            if len(hyps) != inp["lines"]:
+                notes.append(f"{name} beam {beam} {v.key}: {len(hyps)} output lines for {inp['lines']} input lines")
+                print(f"warning: {notes[-1]}", file=sys.stderr)
+            times = [x["s"] for x in runs[v.key]]
+            tokens = sum(len(target_sp.encode(h)) for h in hyps)
+            results.append({
+                "system": v.system, "setting": v.setting, "seconds": times, "best_s": min(times),
+                "median_s": statistics.median(times), "peak_mb": max(x["peak_mb"] for x in runs[v.key]),
+                "lines_per_s": inp["lines"] / min(times), "target_tokens": tokens,
+                "target_tokens_per_s": tokens / min(times), "output_lines": len(hyps),
+                "sentences_out": sentences(hyps), "bleu": sacrebleu.corpus_bleu(hyps, [inp["refs"]]).score})
+        ct2 = [x for x in results if x["system"] == "ctranslate2"]
+        best = min(ct2, key=lambda x: x["best_s"]) if ct2 else None
+        for x in results:
+            x["ct2_best"] = x is best
+            if best and x["system"].startswith("ours"):
+                x["speed_over_ct2_best"] = best["best_s"] / x["best_s"]
+                x["speed_over_ct2_best_median"] = best["median_s"] / x["median_s"]
+        cells.append({"input": name, "beam": beam, "compute": compute, "results": results})
 
     report = {"binary": args.binary, "ours_args": args.ours_args, "model": args.model, "threads": bench.THREADS,
               "rounds": args.rounds, "quick": args.quick,
@@ -212,7 +226,7 @@ def main():
     with open(os.path.join(args.work, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
 
-    print(f"\n{bench.THREADS} threads, f32, best of {args.rounds} round(s); {os.path.relpath(args.model, ROOT)}, "
+    print(f"\n{bench.THREADS} threads, {args.compute_types}, best of {args.rounds} round(s); {os.path.relpath(args.model, ROOT)}, "
           f"{positions} positions; binary {args.binary} {args.ours_args}".rstrip())
     print(f"load average (1 min) {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after: with more runnable "
           f"threads than cores, every system's times can grow many-fold")
@@ -223,19 +237,19 @@ def main():
     for name, i in inputs.items():
         print(f"| {name} | {i['lines']} | {i['sentences_in']} | {i['source_tokens_mean']:.0f}, "
               f"{i['source_tokens_max']} | {i['lines_over_positions']} |")
-    print("\nTarget tokens: target SentencePiece pieces of the output text (no </s>). Ratio: ours' best time / best "
-          "CTranslate2 setting's best time (> 1: ours slower); (median): the same of medians. Sentences: "
-          "sentence-final . ! ? in the output / in the source.\n")
-    print("| input | beam | system | setting | best s | median s | lines/s | target tok/s | ours / CT2-best "
+    print("\nTarget tokens: target SentencePiece pieces of the output text (no </s>). Speed vs CT2: the best "
+          "CTranslate2 setting's best time (same compute type) / ours' best time (> 1: ours faster); (median): the "
+          "same of medians. Sentences: sentence-final . ! ? in the output / in the source.\n")
+    print("| input | beam | compute | system | setting | best s | median s | lines/s | target tok/s | speed vs CT2-best "
           "| sentences out / in | BLEU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for c in cells:
         sentences_in = inputs[c["input"]]["sentences_in"]
         for x in c["results"]:
-            ratio = (f"{x['ours_over_ct2_best']:.2f}× ({x['ours_over_ct2_best_median']:.2f}×)"
-                     if "ours_over_ct2_best" in x else "")
+            ratio = (f"{x['speed_over_ct2_best']:.2f}× ({x['speed_over_ct2_best_median']:.2f}×)"
+                     if "speed_over_ct2_best" in x else "")
             setting = x["setting"] + (" **best**" if x["ct2_best"] else "")
-            print(f"| {c['input']} | {c['beam']} | {x['system']} | {setting} | {x['best_s']:.2f} | {x['median_s']:.2f} "
+            print(f"| {c['input']} | {c['beam']} | {c['compute']} | {x['system']} | {setting} | {x['best_s']:.2f} | {x['median_s']:.2f} "
                   f"| {x['lines_per_s']:.1f} | {x['target_tokens_per_s']:.0f} | {ratio} "
                   f"| {x['sentences_out']} / {sentences_in} | {x['bleu']:.1f} |")
     print(f"\nreport: {os.path.join(args.work, 'report.json')}")
