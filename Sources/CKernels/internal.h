@@ -35,7 +35,8 @@ static inline float nmt_i8_output(int32_t sum, float xscale, float wscale, float
 // Writes the R × C outputs of a tile of an int8 product from its integer sums: lane
 // (r · C + c) · U + u holds part u of the sum of input row r with weight row c. With wsum, the
 // sums are of (x + 128) · w and lose 128 · wsum[c] (in unsigned arithmetic, which wraps like the
-// vector adds, so a partial sum past int32 still ends exact).
+// vector adds, so a partial sum past int32 still ends exact). The vector versions' tiles do the
+// same in registers; this scalar form writes their left-over columns.
 static inline void nmt_i8_tile_outputs(const int32_t *lanes, int R, int C, int U, const int32_t *wsum,
                                        const float *xscale, const float *wscale, const float *bias, float *y,
                                        size_t ldy) {

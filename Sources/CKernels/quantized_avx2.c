@@ -121,8 +121,10 @@ AVX2 void nmt_matmul_i8_avx2(const int8_t *xq, const float *xscale, size_t rows,
             const int8_t *w = wq + o * k;
             const float *b = bias ? bias + o : NULL;
             size_t r = first;
-            for (; r + 2 <= end; r += 2) tile_outputs(tile_2(xq + r * k, w, k), 2, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
-            for (; r < end; r++) tile_outputs(tile_1(xq + r * k, w, k), 1, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
+            for (; r + 2 <= end; r += 2)
+                tile_outputs(tile_2(xq + r * k, w, k), 2, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
+            for (; r < end; r++)
+                tile_outputs(tile_1(xq + r * k, w, k), 1, xscale + r, wscale + o, b, y + r * ldy + o, ldy);
         }
         for (; o < n; o++)
             for (size_t r = first; r < end; r++) {

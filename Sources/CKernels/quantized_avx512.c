@@ -63,37 +63,37 @@ AVX512BW static inline __m512i bw_multiply_add(__m512i acc, activations x, __m51
 // The sums of 4 weight rows (k apart from w) with R input rows (k apart from x), in lane
 // (u · R + r) · 4 + c for part u of k: R · 4 · U = 16, k unrolled U times so that each weight row
 // is read in runs of U cache lines.
-#define TILE(KIND, ATTR, R, U)                                                                        \
-    ATTR static __m512i KIND##_tile_##R(const int8_t *x, const int8_t *w, size_t k) {                 \
-        const int8_t *ahead = w + PREFETCH_ROWS * k;                                                  \
-        __m512i acc[16];                                                                              \
-        for (int a = 0; a < 16; a++) acc[a] = _mm512_setzero_si512();                                 \
-        size_t i = 0;                                                                                 \
-        for (; i + 64 * U <= k; i += 64 * U)                                                          \
-            for (int u = 0; u < U; u++) {                                                             \
-                activations xv[R];                                                                    \
+#define TILE(KIND, ATTR, R, U)                                                                         \
+    ATTR static __m512i KIND##_tile_##R(const int8_t *x, const int8_t *w, size_t k) {                  \
+        const int8_t *ahead = w + PREFETCH_ROWS * k;                                                   \
+        __m512i acc[16];                                                                               \
+        for (int a = 0; a < 16; a++) acc[a] = _mm512_setzero_si512();                                  \
+        size_t i = 0;                                                                                  \
+        for (; i + 64 * U <= k; i += 64 * U)                                                           \
+            for (int u = 0; u < U; u++) {                                                              \
+                activations xv[R];                                                                     \
                 for (int r = 0; r < R; r++) xv[r] = KIND##_prepare(_mm512_loadu_si512(x + r * k + i + 64 * u)); \
-                for (int c = 0; c < 4; c++) {                                                         \
-                    _mm_prefetch((const char *)(ahead + 4 * (i + 64 * u) + 64 * c), _MM_HINT_T2);     \
-                    __m512i wv = _mm512_loadu_si512(w + c * k + i + 64 * u);                          \
-                    for (int r = 0; r < R; r++)                                                       \
+                for (int c = 0; c < 4; c++) {                                                          \
+                    _mm_prefetch((const char *)(ahead + 4 * (i + 64 * u) + 64 * c), _MM_HINT_T2);      \
+                    __m512i wv = _mm512_loadu_si512(w + c * k + i + 64 * u);                           \
+                    for (int r = 0; r < R; r++)                                                        \
                         acc[(u * R + r) * 4 + c] = KIND##_multiply_add(acc[(u * R + r) * 4 + c], xv[r], wv); \
-                }                                                                                     \
-            }                                                                                         \
-        /* Masked-off bytes load as 0 weights, whatever the activation becomes. */                    \
-        for (; i < k; i += 64) {                                                                      \
-            __mmask64 m = first_bytes(k - i);                                                         \
-            activations xv[R];                                                                        \
+                }                                                                                      \
+            }                                                                                          \
+        /* Masked-off bytes load as 0 weights, whatever the activation becomes. */                     \
+        for (; i < k; i += 64) {                                                                       \
+            __mmask64 m = first_bytes(k - i);                                                          \
+            activations xv[R];                                                                         \
             for (int r = 0; r < R; r++) xv[r] = KIND##_prepare(_mm512_maskz_loadu_epi8(m, x + r * k + i)); \
-            for (int c = 0; c < 4; c++) {                                                             \
-                __m512i wv = _mm512_maskz_loadu_epi8(m, w + c * k + i);                               \
-                for (int r = 0; r < R; r++)                                                           \
-                    acc[r * 4 + c] = KIND##_multiply_add(acc[r * 4 + c], xv[r], wv);      \
-            }                                                                                         \
-        }                                                                                             \
-        __m512 sums[16];                                                                              \
-        for (int a = 0; a < 16; a++) sums[a] = _mm512_castsi512_ps(acc[a]);                           \
-        return _mm512_castps_si512(reduce16_add_i32(sums));                                           \
+            for (int c = 0; c < 4; c++) {                                                              \
+                __m512i wv = _mm512_maskz_loadu_epi8(m, w + c * k + i);                                \
+                for (int r = 0; r < R; r++)                                                            \
+                    acc[r * 4 + c] = KIND##_multiply_add(acc[r * 4 + c], xv[r], wv);                   \
+            }                                                                                          \
+        }                                                                                              \
+        __m512 sums[16];                                                                               \
+        for (int a = 0; a < 16; a++) sums[a] = _mm512_castsi512_ps(acc[a]);                            \
+        return _mm512_castps_si512(reduce16_add_i32(sums));                                            \
     }
 
 // Writes the R × 4 outputs of a tile from its sums (TILE's lanes) as nmt_i8_tile_outputs does,
@@ -103,7 +103,10 @@ AVX512 static inline void tile_outputs(__m512i lanes, int R, const int32_t *wsum
                                        const float *wscale, const float *bias, float *y, size_t ldy) {
     if (R <= 2) lanes = _mm512_add_epi32(lanes, _mm512_shuffle_i64x2(lanes, lanes, _MM_SHUFFLE(1, 0, 3, 2)));
     if (R == 1) lanes = _mm512_add_epi32(lanes, _mm512_shuffle_i64x2(lanes, lanes, _MM_SHUFFLE(2, 3, 0, 1)));
-    if (wsum) lanes = _mm512_sub_epi32(lanes, _mm512_slli_epi32(_mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)wsum)), 7));
+    if (wsum) {
+        __m512i sums = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)wsum));
+        lanes = _mm512_sub_epi32(lanes, _mm512_slli_epi32(sums, 7));
+    }
     // Lane r · 4 + c: xscale[r] and wscale[c].
     __m512 xs = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
                                       _mm512_maskz_loadu_ps(first_lanes((size_t)R), xscale));
@@ -116,54 +119,54 @@ AVX512 static inline void tile_outputs(__m512i lanes, int R, const int32_t *wsum
 }
 
 // One weight row with one input row (the columns left over when n is not a multiple of 4).
-#define DOT(KIND, ATTR)                                                                               \
-    ATTR static int32_t KIND##_dot(const int8_t *x, const int8_t *w, size_t k) {                      \
-        __m512i acc = _mm512_setzero_si512();                                                         \
-        for (size_t i = 0; i < k; i += 64) {                                                          \
-            __mmask64 m = first_bytes(k - i);                                                         \
-            acc = KIND##_multiply_add(acc, KIND##_prepare(_mm512_maskz_loadu_epi8(m, x + i)),         \
-                                      _mm512_maskz_loadu_epi8(m, w + i));                             \
-        }                                                                                             \
-        return _mm512_reduce_add_epi32(acc);                                                          \
+#define DOT(KIND, ATTR)                                                                                \
+    ATTR static int32_t KIND##_dot(const int8_t *x, const int8_t *w, size_t k) {                       \
+        __m512i acc = _mm512_setzero_si512();                                                          \
+        for (size_t i = 0; i < k; i += 64) {                                                           \
+            __mmask64 m = first_bytes(k - i);                                                          \
+            acc = KIND##_multiply_add(acc, KIND##_prepare(_mm512_maskz_loadu_epi8(m, x + i)),          \
+                                      _mm512_maskz_loadu_epi8(m, w + i));                              \
+        }                                                                                              \
+        return _mm512_reduce_add_epi32(acc);                                                           \
     }
 
 // The product over blocks of input rows, each block against every weight row.
-#define MATMUL(KIND, ATTR, WSUM)                                                                      \
-    TILE(KIND, ATTR, 4, 1)                                                                            \
-    TILE(KIND, ATTR, 2, 2)                                                                            \
-    TILE(KIND, ATTR, 1, 4)                                                                            \
-    DOT(KIND, ATTR)                                                                                   \
+#define MATMUL(KIND, ATTR, WSUM)                                                                       \
+    TILE(KIND, ATTR, 4, 1)                                                                             \
+    TILE(KIND, ATTR, 2, 2)                                                                             \
+    TILE(KIND, ATTR, 1, 4)                                                                             \
+    DOT(KIND, ATTR)                                                                                    \
     ATTR static void KIND##_matmul(const int8_t *xq, const float *xscale, size_t rows, const int8_t *wq, \
-                                   const float *wscale, const int32_t *wsum, size_t n, size_t k,      \
-                                   const float *bias, float *y, size_t ldy) {                         \
-        size_t block = nmt_i8_row_block(k);                                                           \
-        for (size_t first = 0; first < rows; first += block) {                                        \
-            size_t end = rows - first < block ? rows : first + block, o = 0;                          \
-            for (; o + 4 <= n; o += 4) {                                                              \
-                const int8_t *w = wq + o * k;                                                         \
-                const int32_t *s = WSUM ? wsum + o : NULL;                                            \
-                const float *b = bias ? bias + o : NULL;                                              \
-                size_t r = first;                                                                     \
-                for (; r + 4 <= end; r += 4) {                                                        \
-                    tile_outputs(KIND##_tile_4(xq + r * k, w, k), 4, s, xscale + r, wscale + o, b,          \
-                                 y + r * ldy + o, ldy);                                               \
-                }                                                                                     \
-                for (; r + 2 <= end; r += 2) {                                                        \
-                    tile_outputs(KIND##_tile_2(xq + r * k, w, k), 2, s, xscale + r, wscale + o, b,          \
-                                 y + r * ldy + o, ldy);                                               \
-                }                                                                                     \
-                for (; r < end; r++) {                                                                \
-                    tile_outputs(KIND##_tile_1(xq + r * k, w, k), 1, s, xscale + r, wscale + o, b,          \
-                                 y + r * ldy + o, ldy);                                               \
-                }                                                                                     \
-            }                                                                                         \
-            for (; o < n; o++)                                                                        \
-                for (size_t r = first; r < end; r++) {                                                \
-                    int32_t sum = KIND##_dot(xq + r * k, wq + o * k, k);                              \
+                                   const float *wscale, const int32_t *wsum, size_t n, size_t k,       \
+                                   const float *bias, float *y, size_t ldy) {                          \
+        size_t block = nmt_i8_row_block(k);                                                            \
+        for (size_t first = 0; first < rows; first += block) {                                         \
+            size_t end = rows - first < block ? rows : first + block, o = 0;                           \
+            for (; o + 4 <= n; o += 4) {                                                               \
+                const int8_t *w = wq + o * k;                                                          \
+                const int32_t *s = WSUM ? wsum + o : NULL;                                             \
+                const float *b = bias ? bias + o : NULL;                                               \
+                size_t r = first;                                                                      \
+                for (; r + 4 <= end; r += 4) {                                                         \
+                    tile_outputs(KIND##_tile_4(xq + r * k, w, k), 4, s, xscale + r, wscale + o, b,     \
+                                 y + r * ldy + o, ldy);                                                \
+                }                                                                                      \
+                for (; r + 2 <= end; r += 2) {                                                         \
+                    tile_outputs(KIND##_tile_2(xq + r * k, w, k), 2, s, xscale + r, wscale + o, b,     \
+                                 y + r * ldy + o, ldy);                                                \
+                }                                                                                      \
+                for (; r < end; r++) {                                                                 \
+                    tile_outputs(KIND##_tile_1(xq + r * k, w, k), 1, s, xscale + r, wscale + o, b,     \
+                                 y + r * ldy + o, ldy);                                                \
+                }                                                                                      \
+            }                                                                                          \
+            for (; o < n; o++)                                                                         \
+                for (size_t r = first; r < end; r++) {                                                 \
+                    int32_t sum = KIND##_dot(xq + r * k, wq + o * k, k);                               \
                     nmt_i8_tile_outputs(&sum, 1, 1, 1, WSUM ? wsum + o : NULL, xscale + r, wscale + o, \
-                                        bias ? bias + o : NULL, y + r * ldy + o, ldy);                \
-                }                                                                                     \
-        }                                                                                             \
+                                        bias ? bias + o : NULL, y + r * ldy + o, ldy);                 \
+                }                                                                                      \
+        }                                                                                              \
     }
 
 MATMUL(vnni, VNNI, 1)
@@ -184,13 +187,15 @@ void nmt_matmul_i8_avx512bw(const int8_t *xq, const float *xscale, size_t rows, 
 AVX512 void nmt_quantize_rows_avx512(const float *x, size_t rows, size_t k, int8_t *q, float *scales) {
     for (size_t r = 0; r < rows; r++, x += k, q += k) {
         __m512 m = _mm512_setzero_ps();
-        for (size_t i = 0; i < k; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(first_lanes(k - i), x + i)));
+        for (size_t i = 0; i < k; i += 16)
+            m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(first_lanes(k - i), x + i)));
         float largest = _mm512_reduce_max_ps(m), s = largest > 0 ? 127 / largest : 1;
         __m512 scale = _mm512_set1_ps(s);
         for (size_t i = 0; i < k; i += 16) {
             __mmask16 lanes = first_lanes(k - i);
             __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, x + i), scale);
-            _mm512_mask_cvtsepi32_storeu_epi8(q + i, lanes, _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+            __m512i rounded = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            _mm512_mask_cvtsepi32_storeu_epi8(q + i, lanes, rounded);
         }
         scales[r] = s;
     }
