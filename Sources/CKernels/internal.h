@@ -21,9 +21,7 @@ void nmt_block_statistics_avx512(const float *x, size_t n, float *maxima, float 
 
 // ---- int8 products (quantized.c, quantized_avx512.c, quantized_avx2.c) ----
 
-// The calling thread's nmt_limit_instruction_set. kernels.c keeps that limit in a static
-// variable; quantized.c defines a weak stand-in that allows everything until kernels.c defines
-// this function (`int nmt_thread_instruction_set(void) { return limit; }`).
+// The calling thread's nmt_limit_instruction_set (kept in kernels.c), which the int8 kernels obey too.
 int nmt_thread_instruction_set(void);
 
 // One output of an int8 product, the same expression in every version so that they agree bit for

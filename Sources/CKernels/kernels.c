@@ -268,6 +268,8 @@ void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n
 
 void nmt_limit_instruction_set(nmt_instruction_set highest) { limit = highest; }
 
+int nmt_thread_instruction_set(void) { return limit; }
+
 int nmt_process_instruction_set(void) {
     const char *cap = getenv("NMT_ISA");
     if (!cap || !*cap || !strcmp(cap, "avx512")) return NMT_AVX512;

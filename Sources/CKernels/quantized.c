@@ -11,9 +11,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-// See internal.h: the stand-in until kernels.c exposes the thread's instruction set limit.
-__attribute__((weak)) int nmt_thread_instruction_set(void) { return NMT_AVX512; }
-
 // One row's scale and quantized values. |x · scale| ≤ 127 · (1 + ε)², which rounds to at most
 // 127, so no clamp is needed. rintf rounds ties to even in the default rounding mode, as the
 // vector versions' conversions do.
