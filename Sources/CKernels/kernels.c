@@ -92,43 +92,6 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         float inv = 1.0f / sqrtf(squares / (float)n + eps);                           \
         for (i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];      \
     }                                                                                 \
-    ATTR static void matmul_transposed_##SUFFIX(const float *x, size_t rows, const float *w, size_t n, size_t k, \
-                                           const float *bias, float *y, size_t ldy) {        \
-        for (size_t o = 0; o < n; o++) {                                              \
-            const float *wo = w + o * k;                                              \
-            size_t r = 0;                                                             \
-            for (; r + 4 <= rows; r += 4) {                                           \
-                const float *x0 = x + r * k, *x1 = x0 + k, *x2 = x1 + k, *x3 = x2 + k;  \
-                v8f a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;                       \
-                size_t i = 0;                                                         \
-                for (; i + 8 <= k; i += 8) {                                          \
-                    v8f wv = load8(wo + i);                                           \
-                    a0 += wv * load8(x0 + i); a1 += wv * load8(x1 + i);               \
-                    a2 += wv * load8(x2 + i); a3 += wv * load8(x3 + i);               \
-                }                                                                     \
-                float s0 = hsum8(a0), s1 = hsum8(a1), s2 = hsum8(a2), s3 = hsum8(a3); \
-                for (; i < k; i++) { s0 += wo[i] * x0[i]; s1 += wo[i] * x1[i]; s2 += wo[i] * x2[i]; s3 += wo[i] * x3[i]; } \
-                float *yo = y + r * ldy + o, b = bias ? bias[o] : 0;                  \
-                yo[0] = s0 + b;                                                       \
-                yo[ldy] = s1 + b;                                                     \
-                yo[2 * ldy] = s2 + b;                                                 \
-                yo[3 * ldy] = s3 + b;                                                 \
-            }                                                                         \
-            for (; r < rows; r++) {                                                   \
-                const float *xr = x + r * k;                                          \
-                v8f a = 0.0f, b = 0.0f; /* two chains hide the FMA latency */          \
-                size_t i = 0;                                                         \
-                for (; i + 16 <= k; i += 16) {                                        \
-                    a += load8(wo + i) * load8(xr + i);                               \
-                    b += load8(wo + i + 8) * load8(xr + i + 8);                       \
-                }                                                                     \
-                for (; i + 8 <= k; i += 8) a += load8(wo + i) * load8(xr + i);        \
-                float s = hsum8(a + b);                                               \
-                for (; i < k; i++) s += wo[i] * xr[i];                                \
-                y[r * ldy + o] = s + (bias ? bias[o] : 0);                            \
-            }                                                                         \
-        }                                                                             \
-    }                                                                                 \
     ATTR static void block_statistics_##SUFFIX(const float *x, size_t n, float *maxima, float *sums) { \
         size_t b = 0;                                                                 \
         for (; 16 * b + 16 <= n; b++) {                                               \
@@ -190,6 +153,46 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
 
 KERNELS(base, )
 
+// The portable matrix product; AVX2 and AVX-512 CPUs have their own (matmul_avx2.c,
+// matmul_avx512.c).
+static void matmul_transposed_base(const float *x, size_t rows, const float *w, size_t n, size_t k,
+                                   const float *bias, float *y, size_t ldy) {
+    for (size_t o = 0; o < n; o++) {
+        const float *wo = w + o * k;
+        size_t r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            const float *x0 = x + r * k, *x1 = x0 + k, *x2 = x1 + k, *x3 = x2 + k;
+            v8f a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+            size_t i = 0;
+            for (; i + 8 <= k; i += 8) {
+                v8f wv = load8(wo + i);
+                a0 += wv * load8(x0 + i); a1 += wv * load8(x1 + i);
+                a2 += wv * load8(x2 + i); a3 += wv * load8(x3 + i);
+            }
+            float s0 = hsum8(a0), s1 = hsum8(a1), s2 = hsum8(a2), s3 = hsum8(a3);
+            for (; i < k; i++) { s0 += wo[i] * x0[i]; s1 += wo[i] * x1[i]; s2 += wo[i] * x2[i]; s3 += wo[i] * x3[i]; }
+            float *yo = y + r * ldy + o, b = bias ? bias[o] : 0;
+            yo[0] = s0 + b;
+            yo[ldy] = s1 + b;
+            yo[2 * ldy] = s2 + b;
+            yo[3 * ldy] = s3 + b;
+        }
+        for (; r < rows; r++) {
+            const float *xr = x + r * k;
+            v8f a = 0.0f, b = 0.0f; // two chains hide the FMA latency
+            size_t i = 0;
+            for (; i + 16 <= k; i += 16) {
+                a += load8(wo + i) * load8(xr + i);
+                b += load8(wo + i + 8) * load8(xr + i + 8);
+            }
+            for (; i + 8 <= k; i += 8) a += load8(wo + i) * load8(xr + i);
+            float s = hsum8(a + b);
+            for (; i < k; i++) s += wo[i] * xr[i];
+            y[r * ldy + o] = s + (bias ? bias[o] : 0);
+        }
+    }
+}
+
 // The highest instruction set this thread's kernels may use (nmt_limit_instruction_set).
 static _Thread_local int limit = NMT_AVX512;
 
@@ -224,9 +227,14 @@ static int has_avx512(void) {
 #define DISPATCH_AVX512(NAME, ...) \
     return has_avx512() ? nmt_##NAME##_avx512(__VA_ARGS__) \
            : has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
+// For the kernels whose AVX2 version also has its own file, nmt_NAME_avx2 (internal.h).
+#define DISPATCH_OWN(NAME, ...) \
+    return has_avx512() ? nmt_##NAME##_avx512(__VA_ARGS__) \
+           : has_avx2() ? nmt_##NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
 #else
 #define DISPATCH(NAME, ...) return NAME##_base(__VA_ARGS__)
 #define DISPATCH_AVX512(NAME, ...) DISPATCH(NAME, __VA_ARGS__)
+#define DISPATCH_OWN(NAME, ...) DISPATCH(NAME, __VA_ARGS__)
 #endif
 
 float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
@@ -263,7 +271,7 @@ float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t b
 }
 void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n, size_t k, const float *bias, float *y,
                            size_t ldy) {
-    DISPATCH_AVX512(matmul_transposed, x, rows, w, n, k, bias, y, ldy);
+    DISPATCH_OWN(matmul_transposed, x, rows, w, n, k, bias, y, ldy);
 }
 
 void nmt_limit_instruction_set(nmt_instruction_set highest) { limit = highest; }
