@@ -410,8 +410,10 @@ def main():
                 for system in ("ctranslate2", "transformers"):
                     pr = cell.get("paired", {}).get(system)
                     per_round.append(f"{pr['median']:.2f}× ({pr['min']:.2f}–{pr['max']:.2f})" if pr else "")
-                print(f"| {name} | {cell_name} | {ct} | {o:.0f} | {c:.0f} | {h:.0f} | {o / c:.2f}× | {o / h:.2f}× "
-                      f"| {per_round[0]} | {per_round[1]} |")
+                def fmt(x, spec):  # a system not run: "—"
+                    return "—" if x != x else format(x, spec.rstrip("×")) + "×" * spec.endswith("×")
+                print(f"| {name} | {cell_name} | {ct} | {fmt(o, '.0f')} | {fmt(c, '.0f')} | {fmt(h, '.0f')} "
+                      f"| {fmt(o / c, '.2f×')} | {fmt(o / h, '.2f×')} | {per_round[0]} | {per_round[1]} |")
     print("\n| model | compute | system | load s | peak MB |")
     print("|---|---|---|---|---|")
     for name, m in results["models"].items():
