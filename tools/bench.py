@@ -8,7 +8,17 @@ so that random weights are timed fairly, in four cells: batch 1 / 16 × greedy /
 Reported: target tokens per second, ratios, model load time, peak memory, and for batch-1
 greedy the share of the memory-bandwidth limit (weight bytes read per token / copy bandwidth).
 
+--compute-types f32,i8 also runs int8: ours with `--compute-type i8` (the f32 file quantized at
+load), CTranslate2 with compute_type="int8"; transformers runs in f32 only. Ratios compare like
+with like (ours i8 / CTranslate2 int8). --isa avx2 caps the instruction set, to measure an
+AVX2-only machine on an AVX-512 one: NMT_ISA=avx2 for ours, CT2_FORCE_CPU_ISA=AVX2 and
+ONEDNN_MAX_CPU_ISA=DNNL_MAX_CPU_ISA=AVX2 for CTranslate2 (transformers is not capped).
+
+Needs a release build (bash scripts/setup.sh) and the venv (tools/requirements.txt); the
+OPUS-MT-shaped model is built on first use (tools/parity.py's builder, a few minutes).
+
     python tools/bench.py [--lines-batch1 12] [--lines-batch16 64] [--rounds 5]
+                          [--compute-types f32,i8] [--isa avx2] [--systems ours,ctranslate2]
 """
 import argparse
 import json
@@ -34,6 +44,13 @@ THREADS = 2
 # ±15–30%), and taking turns spreads such spells over all systems instead of one. In a round,
 # CTranslate2 and transformers translate the lines once untimed (warm-up) and once timed.
 ROUNDS = 5
+COMPUTE_TYPES = ("f32", "i8")
+CT2_COMPUTE_TYPE = {"f32": "float32", "i8": "int8"}
+# The instruction-set caps --isa sets: ours reads NMT_ISA; CTranslate2 reads CT2_FORCE_CPU_ISA for
+# its own kernels and oneDNN (its GEMM backend here) ONEDNN_MAX_CPU_ISA (DNNL_ in older releases).
+ISA_ENV = {"avx2": {"ours": {"NMT_ISA": "avx2"},
+                    "ctranslate2": {"CT2_FORCE_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                                    "DNNL_MAX_CPU_ISA": "AVX2"}}}
 
 
 def child(code, env_extra=None):
@@ -58,16 +75,17 @@ def timed_process(cmd, text=None, env=None):
     return took, int(out.stderr.strip().splitlines()[-1]) / 1024
 
 
-def time_ours(binary, model, batch, beam, text):
+def time_ours(binary, model, batch, beam, text, compute_type="f32", env_extra=None):
     """Seconds of one `translate` process over `text`, and its peak resident memory in MB."""
     return timed_process([binary, "--model", model, "--batch-size", str(batch), "--beam-size", str(beam),
-                          "--min-length", str(LENGTH), "--max-length", str(LENGTH), "--threads", str(THREADS)], text)
+                          "--min-length", str(LENGTH), "--max-length", str(LENGTH), "--threads", str(THREADS),
+                          "--compute-type", compute_type], text, env=dict(os.environ, **(env_extra or {})))
 
 
-def run_ours(binary, model, lines, batch, beam):
+def run_ours(binary, model, lines, batch, beam, compute_type="f32", env_extra=None):
     """One round: the time of an empty run (loading) and of a run over the lines."""
-    load, _ = time_ours(binary, model, batch, beam, "")
-    total, peak = time_ours(binary, model, batch, beam, "\n".join(lines) + "\n")
+    load, _ = time_ours(binary, model, batch, beam, "", compute_type, env_extra)
+    total, peak = time_ours(binary, model, batch, beam, "\n".join(lines) + "\n", compute_type, env_extra)
     return {"total_s": total, "load_s": load, "peak_mb": peak}
 
 
@@ -135,7 +153,8 @@ def run(batches):
 CT2_CODE = PEAK + """
 import json, time, ctranslate2, sentencepiece as spm
 t = time.perf_counter()
-tr = ctranslate2.Translator({ct2!r}, device="cpu", inter_threads=1, intra_threads={threads})
+tr = ctranslate2.Translator({ct2!r}, device="cpu", inter_threads=1, intra_threads={threads},
+                           compute_type={compute_type!r})
 sp = spm.SentencePieceProcessor(model_file={spm!r})
 load = time.perf_counter() - t
 lines = {lines!r}
@@ -217,96 +236,199 @@ def decoder_bytes_per_token(bin_path):
     return total
 
 
+def opus_mt_shape_model(opus):
+    """The OPUS-MT-shaped model: (our f32 file, its MarianMT checkpoint), built when missing with
+    tools/parity.py's builder (seed and init as `parity.py --shapes opus-mt-shape`), without
+    parity.py's comparison runs."""
+    work = os.path.join(ROOT, "runs", "parity")
+    hf_dir, bin_path = os.path.join(work, "opus-mt-shape"), os.path.join(work, "opus-mt-shape.f32.bin")
+    if os.path.exists(bin_path) and os.path.exists(os.path.join(hf_dir, "source.spm")):
+        return bin_path, hf_dir
+    if not os.path.exists(os.path.join(opus, "config.json")):
+        sys.exit(f"the OPUS-MT-shaped model needs {opus} (config, SentencePiece models, vocabulary); "
+                 "it is missing: get it, or run with --models tiny")
+    print(f"building the OPUS-MT-shaped model in {work} (once, a few minutes)", flush=True)
+    import parity  # torch and transformers: imported only when needed
+    from convert_marian import convert
+    parity.build(opus, hf_dir, parity.SHAPES["opus-mt-shape"], 0, 0.1)
+    if not os.path.exists(bin_path):
+        convert(hf_dir, bin_path, "f32")
+    return bin_path, hf_dir
+
+
+def cpu_isa():
+    """The widest of our kernels' instruction sets this CPU has (from /proc/cpuinfo)."""
+    try:
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return "unknown"
+    if {"avx512f", "avx512bw"} <= set(flags):
+        return "avx512" + (" + VNNI" if "avx512_vnni" in flags else "")
+    return "avx2" if "avx2" in flags else "generic"
+
+
+CT2_ISA_PROBE = """
+import ctranslate2, sentencepiece as spm
+tr = ctranslate2.Translator({ct2!r}, device="cpu", intra_threads=1, compute_type={compute_type!r})
+sp = spm.SentencePieceProcessor(model_file={spm!r})
+tr.translate_batch([sp.encode("A man is walking.", out_type=str) + ["</s>"]], max_decoding_length=2)
+"""
+
+
+def ct2_isa(ct2_dir, spm_path, compute_type, env_extra):
+    """What CTranslate2 and oneDNN report they selected under env_extra (their verbose logs). On
+    AMD CPUs CTranslate2's own kernels select AVX2 even uncapped; oneDNN (its GEMMs) does use
+    AVX-512 there."""
+    env = dict(os.environ, CT2_VERBOSE="1", ONEDNN_VERBOSE="1", DNNL_VERBOSE="1", **env_extra)
+    out = subprocess.run([sys.executable, "-c", CT2_ISA_PROBE.format(ct2=ct2_dir, spm=spm_path,
+                                                                             compute_type=compute_type)],
+                         capture_output=True, text=True, env=env)
+    text = out.stdout + out.stderr
+    ct2 = next((l.split("Selected ISA:")[1].strip() for l in text.splitlines() if "Selected ISA:" in l), "?")
+    dnnl = next((l.split("isa:")[1].strip() for l in text.splitlines() if ",isa:" in l), "?")
+    return f"CTranslate2 {ct2}, oneDNN {dnnl}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "multi30k", "test_2016_flickr.en"))
+    p.add_argument("--opus", default=os.path.join(ROOT, "..", "shared", "data", "opus-mt-en-mg"),
+                   help="the OPUS-MT model directory whose config and tokenizer shape the random-weight model")
     p.add_argument("--work", default=os.path.join(ROOT, "runs", "bench"))
     p.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "translate"))
     p.add_argument("--lines-batch1", type=int, default=12)
     p.add_argument("--lines-batch16", type=int, default=64)
     p.add_argument("--models", default="opus-mt-shape,tiny")
     p.add_argument("--systems", default="ours,ctranslate2,transformers")
+    p.add_argument("--compute-types", default="f32",
+                   help="f32 and/or i8, comma-separated (i8: ours --compute-type i8, CTranslate2 int8; "
+                        "transformers f32 only)")
+    p.add_argument("--isa", choices=sorted(ISA_ENV), help="cap the instruction set of ours and CTranslate2")
     p.add_argument("--rounds", type=int, default=ROUNDS, help="each system's best of this many turns")
     args = p.parse_args()
+    systems = args.systems.split(",")
+    compute_types = args.compute_types.split(",")
+    models = args.models.split(",")
+    for what, given, allowed in (("system", systems, ("ours", "ctranslate2", "transformers")),
+                                 ("compute type", compute_types, COMPUTE_TYPES),
+                                 ("model", models, ("opus-mt-shape", "tiny"))):
+        for g in given:
+            if g not in allowed:
+                p.error(f"unknown {what} {g!r}: expected {', '.join(allowed)}")
+    if "ours" in systems and not os.access(args.binary, os.X_OK):
+        sys.exit(f"{args.binary} is missing: build it with `bash scripts/setup.sh` (or pass --binary)")
+    if not os.path.exists(args.data):
+        sys.exit(f"{args.data} is missing (Multi30k test_2016_flickr.en): pass --data")
+    converter = os.path.join(os.path.dirname(sys.executable), "ct2-transformers-converter")
+    if not os.path.exists(converter):
+        sys.exit(f"{converter} is missing: run with the venv's Python after "
+                 "`python3 -m venv .venv && .venv/bin/pip install -r tools/requirements.txt`")
+    isa_env = ISA_ENV.get(args.isa, {})
     os.makedirs(args.work, exist_ok=True)
     with open(args.data, encoding="utf-8") as f:
         all_lines = [l.rstrip("\n") for l in f]
     bandwidth = copy_bandwidth()
     print(f"copy bandwidth {bandwidth / 1e9:.1f} GB/s", flush=True)
-    results = {"bandwidth_gb_s": bandwidth / 1e9, "models": {}}
-    for name in args.models.split(","):
+    results = {"bandwidth_gb_s": bandwidth / 1e9, "compute_types": compute_types, "isa": args.isa or "auto",
+               "isa_env": isa_env, "isa_used": {}, "models": {}}
+    for name in models:
         if name == "opus-mt-shape":
-            hf_dir = os.path.join(ROOT, "runs", "parity", "opus-mt-shape")
-            bin_path = os.path.join(ROOT, "runs", "parity", "opus-mt-shape.f32.bin")
-            if not os.path.exists(bin_path):
-                subprocess.run([sys.executable, os.path.join(HERE, "parity.py"), "--shapes", "opus-mt-shape",
-                                "--lines", "1"], check=True)
+            bin_path, hf_dir = opus_mt_shape_model(args.opus)
         else:
             bin_path = os.path.join(ROOT, "models", "tiny.bin")
             hf_dir = os.path.join(args.work, "tiny-hf")
         ct2_dir = os.path.join(args.work, f"{name}-ct2")
         ctranslate2_model(bin_path, hf_dir, ct2_dir)
+        if not results["isa_used"]:
+            used = results["isa_used"]
+            if "ours" in systems:
+                cap = isa_env.get("ours", {}).get("NMT_ISA")
+                used["ours"] = f"NMT_ISA={cap}" if cap else f"auto (CPU: {cpu_isa()})"
+            if "ctranslate2" in systems:
+                env = isa_env.get("ctranslate2", {})
+                set_env = " ".join(f"{k}={v}" for k, v in env.items()) or "no cap"
+                reported = ct2_isa(ct2_dir, os.path.join(hf_dir, "source.spm"), "int8", env)
+                used["ctranslate2"] = f"{set_env}; reported: {reported}"
+            if "transformers" in systems:
+                used["transformers"] = "not capped (torch's own dispatch)"
+            for system, isa in used.items():
+                print(f"ISA {system}: {isa}", flush=True)
         model_result = {"decoder_bytes_per_token": decoder_bytes_per_token(bin_path), "cells": {}}
         for batch, n in ((1, args.lines_batch1), (16, args.lines_batch16)):
             lines = all_lines[:n]
             for beam in (1, 4):
-                rounds = {}
+                cell_name = f"batch{batch}.{'greedy' if beam == 1 else 'beam4'}"
+                rounds = {ct: {} for ct in compute_types}
                 for _ in range(args.rounds):
-                    for system in args.systems.split(","):
-                        if system == "ours":
-                            r = run_ours(args.binary, bin_path, lines, batch, beam)
-                        elif system == "ctranslate2":
-                            r = child(CT2_CODE.format(ct2=ct2_dir, spm=os.path.join(hf_dir, "source.spm"),
-                                                      lines=lines, batch=batch, beam=beam, length=LENGTH,
-                                                      threads=THREADS))
-                        else:
-                            r = child(HF_CODE.format(dir=hf_dir, lines=lines, batch=batch, beam=beam, length=LENGTH,
-                                                     threads=THREADS))
-                        rounds.setdefault(system, []).append(r)
-                cell = {system: best_of_rounds(rs, len(lines) * LENGTH) for system, rs in rounds.items()}
-                if "ours" in rounds:
-                    cell["paired"] = paired_ratios(rounds, len(lines) * LENGTH)
-                for system, r in cell.items():
-                    if system == "paired":
-                        continue
-                    print(f"{name} batch {batch} {'greedy' if beam == 1 else 'beam4'} {system}: "
-                          f"{r['tokens_per_s']:.0f} tokens/s, load {r['load_s']:.2f} s, peak {r['peak_mb']:.0f} MB",
-                          flush=True)
-                model_result["cells"][f"batch{batch}.{'greedy' if beam == 1 else 'beam4'}"] = cell
+                    for ct in compute_types:
+                        for system in systems:
+                            env = isa_env.get(system, {})
+                            if system == "ours":
+                                r = run_ours(args.binary, bin_path, lines, batch, beam, ct, env)
+                            elif system == "ctranslate2":
+                                r = child(CT2_CODE.format(ct2=ct2_dir, spm=os.path.join(hf_dir, "source.spm"),
+                                                          lines=lines, batch=batch, beam=beam, length=LENGTH,
+                                                          threads=THREADS, compute_type=CT2_COMPUTE_TYPE[ct]), env)
+                            elif ct == "f32":  # transformers: f32 only
+                                r = child(HF_CODE.format(dir=hf_dir, lines=lines, batch=batch, beam=beam,
+                                                         length=LENGTH, threads=THREADS), env)
+                            else:
+                                continue
+                            rounds[ct].setdefault(system, []).append(r)
+                for ct in compute_types:
+                    cell = {system: best_of_rounds(rs, len(lines) * LENGTH) for system, rs in rounds[ct].items()}
+                    if "ours" in rounds[ct]:
+                        cell["paired"] = paired_ratios(rounds[ct], len(lines) * LENGTH)
+                    for system, r in cell.items():
+                        if system == "paired":
+                            continue
+                        print(f"{name} {cell_name} {ct} {system}: {r['tokens_per_s']:.0f} tokens/s, "
+                              f"load {r['load_s']:.2f} s, peak {r['peak_mb']:.0f} MB", flush=True)
+                    model_result["cells"].setdefault(ct, {})[cell_name] = cell
         results["models"][name] = model_result
     with open(os.path.join(args.work, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
 
-    print(f"\ncopy bandwidth: {bandwidth / 1e9:.1f} GB/s; threads: {THREADS}; output length {LENGTH} tokens\n")
-    print("Best round of each system, and ours / other per round (median, lowest–highest):\n")
-    print("| model | cell | ours tok/s | CTranslate2 tok/s | transformers tok/s | ours / CT2 | ours / HF "
+    print(f"\ncopy bandwidth: {bandwidth / 1e9:.1f} GB/s; threads: {THREADS}; output length {LENGTH} tokens; "
+          f"ISA cap: {args.isa or 'none'}")
+    for system, isa in results["isa_used"].items():
+        print(f"  {system}: {isa}")
+    print("\nBest round of each system, and ours / other per round (median, lowest–highest); i8 rows: "
+          "ours --compute-type i8 against CTranslate2 int8 (transformers f32 only):\n")
+    print("| model | cell | compute | ours tok/s | CTranslate2 tok/s | transformers tok/s | ours / CT2 | ours / HF "
           "| ours / CT2 per round | ours / HF per round |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    nan = float("nan")
     for name, m in results["models"].items():
-        for cell_name, cell in m["cells"].items():
-            o = cell.get("ours", {}).get("tokens_per_s", float("nan"))
-            c = cell.get("ctranslate2", {}).get("tokens_per_s", float("nan"))
-            h = cell.get("transformers", {}).get("tokens_per_s", float("nan"))
-            per_round = []
-            for system in ("ctranslate2", "transformers"):
-                p = cell.get("paired", {}).get(system)
-                per_round.append(f"{p['median']:.2f}× ({p['min']:.2f}–{p['max']:.2f})" if p else "")
-            print(f"| {name} | {cell_name} | {o:.0f} | {c:.0f} | {h:.0f} | {o / c:.2f}× | {o / h:.2f}× "
-                  f"| {per_round[0]} | {per_round[1]} |")
-    print("\n| model | system | load s | peak MB |")
-    print("|---|---|---|---|")
+        for cell_name in m["cells"][compute_types[0]]:
+            for ct in compute_types:
+                cell = m["cells"][ct][cell_name]
+                o = cell.get("ours", {}).get("tokens_per_s", nan)
+                c = cell.get("ctranslate2", {}).get("tokens_per_s", nan)
+                h = cell.get("transformers", {}).get("tokens_per_s", nan)
+                per_round = []
+                for system in ("ctranslate2", "transformers"):
+                    pr = cell.get("paired", {}).get(system)
+                    per_round.append(f"{pr['median']:.2f}× ({pr['min']:.2f}–{pr['max']:.2f})" if pr else "")
+                def fmt(x, spec):  # a system not run: "—"
+                    return "—" if x != x else format(x, spec.rstrip("×")) + "×" * spec.endswith("×")
+                print(f"| {name} | {cell_name} | {ct} | {fmt(o, '.0f')} | {fmt(c, '.0f')} | {fmt(h, '.0f')} "
+                      f"| {fmt(o / c, '.2f×')} | {fmt(o / h, '.2f×')} | {per_round[0]} | {per_round[1]} |")
+    print("\n| model | compute | system | load s | peak MB |")
+    print("|---|---|---|---|---|")
     for name, m in results["models"].items():
-        cell = m["cells"]["batch16.beam4"]
-        for system, r in cell.items():
-            if system == "paired":
-                continue
-            print(f"| {name} | {system} | {r['load_s']:.2f} | {r['peak_mb']:.0f} |")
+        for ct in compute_types:
+            for system, r in m["cells"][ct]["batch16.beam4"].items():
+                if system != "paired":
+                    print(f"| {name} | {ct} | {system} | {r['load_s']:.2f} | {r['peak_mb']:.0f} |")
     for name, m in results["models"].items():
-        ours = m["cells"]["batch1.greedy"].get("ours")
+        if "f32" not in m["cells"]:
+            continue
+        ours = m["cells"]["f32"]["batch1.greedy"].get("ours")
         if ours:
             achieved = ours["tokens_per_s"] * m["decoder_bytes_per_token"]
-            print(f"{name}: batch-1 greedy reads {m['decoder_bytes_per_token'] / 1e6:.0f} MB of weights per token; "
-                  f"{achieved / 1e9:.1f} GB/s = {achieved / bandwidth:.0%} of the copy bandwidth")
+            print(f"{name}: f32 batch-1 greedy reads {m['decoder_bytes_per_token'] / 1e6:.0f} MB of weights per "
+                  f"token; {achieved / 1e9:.1f} GB/s = {achieved / bandwidth:.0%} of the copy bandwidth")
 
 
 if __name__ == "__main__":
