@@ -1,8 +1,9 @@
-// nmt_attend for CPUs with AVX-512. A decoding step attends with one query per head over tens of
-// keys of 64 floats: a dot product per key that ends in its own horizontal sum spends more on the
-// sums than on the multiply-adds. Here the dot products of 16 keys build up side by side and are
-// reduced together (reduce16_add), the softmax runs 16 scores at a time, and the weighted sum of
-// the values keeps 64 outputs in four registers.
+// nmt_attend for CPUs with AVX-512, in its three steps: scores, softmax, weighted sum of values.
+// A decoding step attends with one query per head over tens of keys of 64 floats: a dot product
+// per key that ends in its own horizontal sum spends more on the sums than on the multiply-adds.
+// Here the dot products of 16 keys build up side by side and are reduced together
+// (reduce16_add), the softmax runs 16 scores at a time, and the weighted sum of the values keeps
+// 64 outputs in four registers.
 #include "internal.h"
 
 #if defined(__x86_64__)
@@ -10,11 +11,10 @@
 
 #include <math.h>
 
-AVX512 void nmt_attend_avx512(const float *q, const float *keys, const float *values, size_t stride,
-                              const int32_t *origins, size_t row_stride, size_t count, size_t dim, float scale,
-                              float *scores, float *out) {
-    // scores[j] = scale · q · key_j, 16 keys at a time (a short last group repeats its first key
-    // in the lanes it does not store).
+// Step 1: scores[j] = scale · q · key_j, 16 keys at a time (a short last group repeats its first
+// key in the lanes it does not store). Returns the largest score.
+AVX512 static float scaled_scores(const float *q, const float *keys, size_t stride, const int32_t *origins,
+                                  size_t row_stride, size_t count, size_t dim, float scale, float *scores) {
     __m512 highest = _mm512_set1_ps(-INFINITY);
     for (size_t j = 0; j < count; j += 16) {
         __mmask16 valid = first_lanes(count - j);
@@ -32,8 +32,11 @@ AVX512 void nmt_attend_avx512(const float *q, const float *keys, const float *va
         _mm512_mask_storeu_ps(scores + j, valid, s);
         highest = _mm512_mask_max_ps(highest, valid, highest, s);
     }
-    // Softmax numerators in place; the division by their sum is left to the output.
-    float shift = _mm512_reduce_max_ps(highest);
+    return _mm512_reduce_max_ps(highest);
+}
+
+// Step 2: softmax numerators exp(score − shift) in place; returns their sum.
+AVX512 static float softmax_numerators(float *scores, size_t count, float shift) {
     __m512 total = _mm512_setzero_ps();
     for (size_t j = 0; j < count; j += 16) {
         __mmask16 valid = first_lanes(count - j);
@@ -42,8 +45,12 @@ AVX512 void nmt_attend_avx512(const float *q, const float *keys, const float *va
         _mm512_mask_storeu_ps(scores + j, valid, e);
         total = _mm512_add_ps(total, _mm512_maskz_mov_ps(valid, e));
     }
-    __m512 inverse = _mm512_set1_ps(1 / _mm512_reduce_add_ps(total));
-    // out = Σ_j scores[j] · value_j / total, 64 outputs at a time.
+    return _mm512_reduce_add_ps(total);
+}
+
+// Step 3: out = Σ_j weights[j] · value_j · factor, 64 outputs at a time in four registers.
+AVX512 static void weighted_values(const float *weights, const float *values, size_t stride, const int32_t *origins,
+                                   size_t row_stride, size_t count, size_t dim, float factor, float *out) {
     for (size_t c = 0; c < dim; c += 64) {
         __mmask16 m[4];
         __m512 a[4];
@@ -53,10 +60,26 @@ AVX512 void nmt_attend_avx512(const float *q, const float *keys, const float *va
         }
         for (size_t j = 0; j < count; j++) {
             const float *value = values + entry_offset(origins, row_stride, stride, j) + c;
-            __m512 p = _mm512_set1_ps(scores[j]);
+            __m512 p = _mm512_set1_ps(weights[j]);
             for (int i = 0; i < 4; i++) a[i] = _mm512_fmadd_ps(p, _mm512_maskz_loadu_ps(m[i], value + 16 * i), a[i]);
         }
-        for (int i = 0; i < 4; i++) _mm512_mask_storeu_ps(out + c + 16 * i, m[i], _mm512_mul_ps(a[i], inverse));
+        __m512 f = _mm512_set1_ps(factor);
+        for (int i = 0; i < 4; i++) _mm512_mask_storeu_ps(out + c + 16 * i, m[i], _mm512_mul_ps(a[i], f));
+    }
+}
+
+AVX512 void nmt_attend_avx512(const float *q, const float *keys, const float *values, size_t stride,
+                              const int32_t *origins, size_t row_stride, size_t count, size_t dim, float scale,
+                              float *scores, float *out) {
+    float shift = scaled_scores(q, keys, stride, origins, row_stride, count, dim, scale, scores);
+    float inverse = 1 / softmax_numerators(scores, count, shift);
+    // The division by the sum is applied to the 64-wide output, not to every weight first.
+    weighted_values(scores, values, stride, origins, row_stride, count, dim, inverse, out);
+    // The weights themselves, normalized, for whoever records them.
+    for (size_t j = 0; j < count; j += 16) {
+        __mmask16 valid = first_lanes(count - j);
+        _mm512_mask_storeu_ps(scores + j, valid, _mm512_mul_ps(_mm512_maskz_loadu_ps(valid, scores + j),
+                                                               _mm512_set1_ps(inverse)));
     }
 }
 #endif

@@ -3,6 +3,8 @@
 // attention layer costs no allocation and no reference counting per step.
 #include "CKernels.h"
 
+#include <string.h>
+
 struct region {
     const nmt_attention_job *jobs;
     size_t count, dim, score_stride, chunks;
@@ -19,6 +21,7 @@ static void run_jobs(void *context, size_t chunk) {
             size_t visible = job->first_visible + i < job->key_count ? job->first_visible + i : job->key_count;
             nmt_attend(job->q + i * job->ldq, job->keys, job->values, job->stride, job->origins, job->row_stride,
                        visible, region->dim, region->scale, scores, job->out + i * job->ldo);
+            if (job->probabilities) memcpy(job->probabilities + i * job->ldp, scores, visible * sizeof(float));
         }
     }
 }

@@ -117,33 +117,47 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         for (; i < blocks; i++) { v8f v = maxima[i] - m; total += sums[i] * (EXP8_BODY(v)).s0; } \
         return m + logf(total);                                                       \
     }                                                                                 \
-    ATTR static void attend_##SUFFIX(const float *q, const float *keys, const float *values, size_t stride, \
-                                     const int32_t *origins, size_t row_stride, size_t count, size_t dim, \
-                                     float scale, float *scores, float *out) {        \
+    /* Attention of one query, in three steps: scores, softmax, weighted sum of values. */ \
+    ATTR static void scaled_scores_##SUFFIX(const float *q, const float *keys, size_t stride, \
+                                            const int32_t *origins, size_t row_stride, size_t count, \
+                                            size_t dim, float scale, float *scores) { \
         for (size_t j = 0; j < count; j++) {                                          \
-            const float *key = keys + entry_offset(origins, row_stride, stride, j); \
+            const float *key = keys + entry_offset(origins, row_stride, stride, j);   \
             scores[j] = dot_##SUFFIX(q, key, dim) * scale;                            \
         }                                                                             \
+    }                                                                                 \
+    ATTR static void softmax_##SUFFIX(float *scores, size_t count) {                  \
         float m = max_##SUFFIX(scores, count);                                        \
         scale_##SUFFIX(scores, count, 1 / exp_inplace_##SUFFIX(scores, count, m));   \
-        /* 64 outputs at a time stay in eight registers while every value adds to them. */ \
+    }                                                                                 \
+    /* 64 outputs at a time stay in eight registers while every value adds to them. */ \
+    ATTR static void weighted_values_##SUFFIX(const float *weights, const float *values, size_t stride, \
+                                              const int32_t *origins, size_t row_stride, size_t count, \
+                                              size_t dim, float *out) {               \
         for (size_t c = 0; c < dim; c += 64) {                                        \
             size_t width = dim - c < 64 ? dim - c : 64;                               \
             if (width < 64) {                                                         \
                 for (size_t i = 0; i < width; i++) out[c + i] = 0;                    \
                 for (size_t j = 0; j < count; j++) {                                  \
                     const float *value = values + entry_offset(origins, row_stride, stride, j) + c; \
-                    for (size_t i = 0; i < width; i++) out[c + i] += scores[j] * value[i]; \
+                    for (size_t i = 0; i < width; i++) out[c + i] += weights[j] * value[i]; \
                 }                                                                     \
                 continue;                                                             \
             }                                                                         \
             v8f a[8] = {0};                                                           \
             for (size_t j = 0; j < count; j++) {                                      \
                 const float *value = values + entry_offset(origins, row_stride, stride, j) + c; \
-                for (int i = 0; i < 8; i++) a[i] += scores[j] * load8(value + 8 * i); \
+                for (int i = 0; i < 8; i++) a[i] += weights[j] * load8(value + 8 * i); \
             }                                                                         \
             for (int i = 0; i < 8; i++) store8(out + c + 8 * i, a[i]);                \
         }                                                                             \
+    }                                                                                 \
+    ATTR static void attend_##SUFFIX(const float *q, const float *keys, const float *values, size_t stride, \
+                                     const int32_t *origins, size_t row_stride, size_t count, size_t dim, \
+                                     float scale, float *scores, float *out) {        \
+        scaled_scores_##SUFFIX(q, keys, stride, origins, row_stride, count, dim, scale, scores); \
+        softmax_##SUFFIX(scores, count);                                              \
+        weighted_values_##SUFFIX(scores, values, stride, origins, row_stride, count, dim, out); \
     }                                                                                 \
     ATTR static size_t argmax_##SUFFIX(const float *x, size_t n) {                    \
         float best = max_##SUFFIX(x, n);                                              \

@@ -6,6 +6,10 @@ public struct TranslationHypothesis: Sendable, Equatable {
     public var text: String
     /// Target pieces, without `</s>`.
     public var tokens: [String]
+    /// The attention weights of the hypothesis's steps, when asked for: rows are its target
+    /// pieces and `</s>`, columns the segment's `sourcePieces`. Nil for the joined hypothesis of
+    /// a line of several segments (each segment has its own).
+    public var attention: AttentionWeights? { hypothesis.attention }
     /// What the search found: ids (`</s>` included when generation ended with it) and scores.
     public var hypothesis: Hypothesis
 
@@ -23,6 +27,9 @@ public struct TranslatedSegment: Sendable, Equatable {
     public var utf16Range: Range<Int>
     /// Best first.
     public var hypotheses: [TranslationHypothesis]
+    /// The source pieces the model read, `</s>` included: the columns of the hypotheses'
+    /// cross-attention. Filled when attention was asked for (`DecodingOptions.attention`).
+    public var sourcePieces: [String] = []
 }
 
 /// The translation of one input line: the best hypothesis and the n-best list.

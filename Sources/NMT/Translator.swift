@@ -62,14 +62,14 @@ public final class Translator: Sendable {
             throw .options(.invalidOption("batches must hold at least one sentence and one token"))
         }
         // Every text segment of every line, with its source ids.
-        var plans: [(text: SegmentedText, truncated: Bool)] = []
+        var plans: [(text: SegmentedText, truncated: Bool, ids: [Int: [Int32]])] = []
         var units: [(line: Int, segment: Int, ids: [Int32])] = []
         for line in lines {
             let plan = try segment(line, split)
             for (k, piece) in plan.text.segments.enumerated() where piece.isText {
                 units.append((plans.count, k, plan.ids[k]!))
             }
-            plans.append((plan.text, plan.truncated))
+            plans.append((plan.text, plan.truncated, options.attention ? plan.ids : [:]))
         }
         // Shortest first, so that a batch pads little; ties keep input order.
         let order = units.indices.sorted { (units[$0].ids.count, $0) < (units[$1].ids.count, $1) }
@@ -97,6 +97,7 @@ public final class Translator: Sendable {
         }
         return plans.indices.map { i in
             Self.assemble(plans[i].text, translated[i], truncated: plans[i].truncated,
+                          sourcePieces: plans[i].ids.mapValues { tokenizer.sourcePieces(ids: $0) },
                           lengthPenalty: options.lengthPenalty, eosID: tokenizer.eosID)
         }
     }
@@ -149,9 +150,12 @@ public final class Translator: Sendable {
 
     /// Joins the translations of a line's segments with the line's own spacing between them.
     private static func assemble(_ line: SegmentedText, _ translated: [Int: [TranslationHypothesis]], truncated: Bool,
-                                 lengthPenalty: Float, eosID: Int32) -> Translation {
+                                 sourcePieces: [Int: [String]], lengthPenalty: Float, eosID: Int32) -> Translation {
         let parts = line.segments.indices.filter { line.segments[$0].isText }
-        let segments = parts.map { TranslatedSegment(utf16Range: line.segments[$0].utf16Range, hypotheses: translated[$0]!) }
+        let segments = parts.map {
+            TranslatedSegment(utf16Range: line.segments[$0].utf16Range, hypotheses: translated[$0]!,
+                              sourcePieces: sourcePieces[$0] ?? [])
+        }
         guard parts.count > 1 else {
             return Translation(hypotheses: segments.first?.hypotheses ?? [], sourceTruncated: truncated, segments: segments)
         }
@@ -204,8 +208,9 @@ public final class Translator: Sendable {
         let beam = options.beamSize
         var stepModel: TransformerStepModel
         do {
-            let encoded = try model.encode(sources)
-            let state = try model.startDecoding(encoded, rowsPerSentence: beam, maxLength: maxLengths.max()!)
+            let encoded = try model.encode(sources, recordAttention: options.attention)
+            let state = try model.startDecoding(encoded, rowsPerSentence: beam, maxLength: maxLengths.max()!,
+                                                recordAttention: options.attention)
             stepModel = TransformerStepModel(model: model, state: state)
         } catch {
             throw .model(error)

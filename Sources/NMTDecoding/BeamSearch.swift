@@ -95,7 +95,8 @@ public enum BeamSearch {
                         // Only the top `beam` candidates may finish.
                         if rank < beamSize {
                             let hypothesis = Hypothesis(tokens: Array(history) + [Int32(c.token)],
-                                                        logProbability: c.score, score: c.score / normalizer)
+                                                        logProbability: c.score, score: c.score / normalizer,
+                                                        attention: model.attention(row: i * beamSize + c.beam))
                             addFinished(&sentences[b].finished, hypothesis, beamSize)
                         }
                     } else if continuing < beamSize {

@@ -13,15 +13,19 @@ public struct DecodingOptions: Sendable, Equatable {
     public var maxLengthRatio: Double?
     /// `</s>` is suppressed until this many tokens have been generated (`min_new_tokens`).
     public var minLength: Int
+    /// Record the attention weights of every hypothesis returned (`Hypothesis.attention`).
+    /// Off, recording costs nothing.
+    public var attention: Bool
 
     public init(beamSize: Int = 4, nBest: Int = 1, lengthPenalty: Float = 1, maxLength: Int = 256,
-                maxLengthRatio: Double? = nil, minLength: Int = 0) {
+                maxLengthRatio: Double? = nil, minLength: Int = 0, attention: Bool = false) {
         self.beamSize = beamSize
         self.nBest = nBest
         self.lengthPenalty = lengthPenalty
         self.maxLength = maxLength
         self.maxLengthRatio = maxLengthRatio
         self.minLength = minLength
+        self.attention = attention
     }
 
     /// Throws if a value is out of range.

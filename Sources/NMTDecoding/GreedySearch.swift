@@ -24,7 +24,11 @@ public enum GreedySearch {
                 let best = bestToken(logits.row(r), excluding: pad, t < options.minLength ? eos : nil)
                 hypotheses[b].tokens.append(Int32(best))
                 hypotheses[b].logProbability += logits.logProbability(position: r, token: best)
-                if best != eos, t + 1 < maxLengths[b] { continuing.append(r) }
+                if best != eos, t + 1 < maxLengths[b] {
+                    continuing.append(r)
+                } else {
+                    hypotheses[b].attention = model.attention(row: r)
+                }
             }
             t += 1
             if continuing.count < live.count, !continuing.isEmpty {

@@ -17,4 +17,11 @@ public protocol StepModel {
     /// The live rows become `sources.count` rows: row r continues from what row `sources[r]` was.
     /// Rows that no entry names are dropped, so later steps cost only the rows still searching.
     mutating func select(_ sources: [Int]) throws(ModelError)
+    /// The attention weights of live row `row`'s steps so far, read when a hypothesis finishes
+    /// (before `select`); nil when the model does not record them.
+    func attention(row: Int) -> AttentionWeights?
+}
+
+extension StepModel {
+    public func attention(row: Int) -> AttentionWeights? { nil }
 }

@@ -22,4 +22,8 @@ public struct TransformerStepModel: StepModel {
     public mutating func select(_ sources: [Int]) throws(ModelError) {
         try state.select(sources)
     }
+
+    public func attention(row: Int) -> AttentionWeights? {
+        state.attention(row: row)
+    }
 }

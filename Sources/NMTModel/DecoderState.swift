@@ -1,8 +1,7 @@
-import CKernels
-
 /// Everything that changes while decoding one batch: the self-attention cache, the
-/// cross-attention keys and values (computed once per source, shared by all rows of a sentence)
-/// and scratch buffers. The model itself stays immutable, so one model serves many states.
+/// cross-attention memory (computed once per source, shared by all rows of a sentence), scratch
+/// buffers and, when asked for, the attention weights. The model itself stays immutable, so one
+/// model serves many states.
 public final class DecoderState {
     /// Live decoding rows: `batchSize × rowsPerSentence` at the start (beams of a sentence are
     /// adjacent), fewer once `select` has dropped rows.
@@ -10,21 +9,20 @@ public final class DecoderState {
     public let rowsPerSentence: Int
     /// Sentence (index in the encoder batch) that each live row translates.
     private(set) var rowSentence: [Int]
-    let sourceLengths: [Int]
-    let sourcePaddedLength: Int
-    /// Per decoder layer: [batch, heads, sourcePaddedLength, headDim]
-    let crossKeys: [[Float]]
-    let crossValues: [[Float]]
+    /// The source length of each live row's sentence: its cross-attention mask.
+    private(set) var rowSourceLengths: [Int]
+    let encoder: EncoderOutput
+    var sourcePaddedLength: Int { encoder.paddedLength }
+    /// Per decoder layer.
+    let memory: [CrossAttentionMemory]
     let cache: KVCache
+    /// Kept when attention weights were asked for.
+    let attentionHistory: AttentionHistory?
 
     // Scratch, sized for the largest step seen.
-    let x = ScratchBuffer(), normed = ScratchBuffer(), q = ScratchBuffer(), k = ScratchBuffer()
-    let v = ScratchBuffer(), context = ScratchBuffer(), projected = ScratchBuffer()
-    let hidden = ScratchBuffer(), scores = ScratchBuffer(), logits = ScratchBuffer(), positions = ScratchBuffer()
+    let workspace = LayerWorkspace()
+    let x = ScratchBuffer(), logits = ScratchBuffer(), positions = ScratchBuffer()
     let blockMax = ScratchBuffer(), blockSum = ScratchBuffer(), normalizers = ScratchBuffer()
-    /// Attention jobs of one layer, [rows × heads], refilled every layer without reallocating.
-    var attentionJobs: [nmt_attention_job] = []
-
 
     /// Positions decoded so far.
     public var length: Int { cache.length }
@@ -32,15 +30,16 @@ public final class DecoderState {
     /// The model that started this state; only it may decode with it.
     let model: ObjectIdentifier
 
-    init(model: ObjectIdentifier, rowsPerSentence: Int, encoder: EncoderOutput, crossKeys: [[Float]], crossValues: [[Float]], cache: KVCache) {
+    init(model: ObjectIdentifier, rowsPerSentence: Int, encoder: EncoderOutput, memory: [CrossAttentionMemory],
+         cache: KVCache, attentionHistory: AttentionHistory?) {
         self.model = model
         self.rowsPerSentence = rowsPerSentence
         rowSentence = (0..<(encoder.batchSize * rowsPerSentence)).map { $0 / rowsPerSentence }
-        sourceLengths = encoder.lengths
-        sourcePaddedLength = encoder.paddedLength
-        self.crossKeys = crossKeys
-        self.crossValues = crossValues
+        rowSourceLengths = rowSentence.map { encoder.lengths[$0] }
+        self.encoder = encoder
+        self.memory = memory
         self.cache = cache
+        self.attentionHistory = attentionHistory
     }
 
     /// The live rows become `sources.count` rows, row r continuing from row `sources[r]`: beams
@@ -55,6 +54,19 @@ public final class DecoderState {
             throw .stateMismatch("select names row \(s), the state has \(rows)")
         }
         cache.select(sources)
+        attentionHistory?.select(sources)
         rowSentence = sources.map { rowSentence[$0] }
+        rowSourceLengths = rowSentence.map { encoder.lengths[$0] }
+    }
+
+    /// The attention weights of live row `row`'s history so far (call it before `select` moves
+    /// the rows); nil unless decoding started with `recordAttention`.
+    public func attention(row: Int) -> AttentionWeights? {
+        guard let history = attentionHistory, (0..<rows).contains(row) else { return nil }
+        let sentence = rowSentence[row], n = encoder.lengths[sentence]
+        // Empty when the encoder ran without recording.
+        let encoderSelf = encoder.selfAttention(sentence: sentence)
+            ?? AttentionMatrices(layers: 0, heads: 0, rows: n, columns: n, values: [])
+        return history.weights(row: row, sourceLength: n, encoderSelf: encoderSelf)
     }
 }

@@ -7,11 +7,27 @@ struct EncoderLayer: Sendable {
     let selfAttentionNorm: LayerNorm
     let feedForward: FeedForward
     let feedForwardNorm: LayerNorm
+    let normalizeBefore: Bool
 
-    init(_ names: WeightTable.EncoderLayer, weights: WeightStore, heads: Int) {
-        selfAttention = MultiHeadAttention(names.selfAttention, weights: weights, heads: heads)
+    init(_ names: WeightTable.EncoderLayer, weights: WeightStore, config: ModelConfig) {
+        selfAttention = MultiHeadAttention(names.selfAttention, weights: weights, heads: config.encoderHeads)
         selfAttentionNorm = LayerNorm(names.selfAttentionNorm, weights: weights)
         feedForward = FeedForward(fc1: names.fc1, fc2: names.fc2, weights: weights)
         feedForwardNorm = LayerNorm(names.feedForwardNorm, weights: weights)
+        normalizeBefore = config.normalizeBefore
+    }
+
+    /// x: [sequences, S, d], updated in place; sequence s has `lengths[s]` real positions.
+    /// attention: nil, or [sequences, heads, S, S] for the self-attention weights.
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: Int, paddedLength S: Int, lengths: [Int],
+                        workspace w: LayerWorkspace, attention: UnsafeMutablePointer<Float>?, on pool: ThreadPool) {
+        let rows = sequences * S
+        residual(x, rows: rows, norm: selfAttentionNorm, normalizeBefore: normalizeBefore, workspace: w) { input, out in
+            selfAttention(input, sequences: sequences, queries: S, keys: .ownInput, mask: .padding(lengths: lengths),
+                          into: out, workspace: w, probabilities: attention, ldp: S, on: pool)
+        }
+        residual(x, rows: rows, norm: feedForwardNorm, normalizeBefore: normalizeBefore, workspace: w) { input, out in
+            feedForward(input, rows: rows, hidden: w.hidden.reserve(rows * feedForward.fc1.outputSize), into: out, on: pool)
+        }
     }
 }

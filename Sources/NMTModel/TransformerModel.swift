@@ -43,8 +43,8 @@ public final class TransformerModel: @unchecked Sendable {
             bias: names.logitsBias.map { weights.vector($0) },
             outputSize: c.targetVocabSize, inputSize: c.dModel)
         positions = PositionalEncoding(dModel: c.dModel, layout: c.positionLayout, tabulated: min(c.maxPositions, 256))
-        encoderLayers = names.encoderLayers.map { EncoderLayer($0, weights: weights, heads: c.encoderHeads) }
-        decoderLayers = names.decoderLayers.map { DecoderLayer($0, weights: weights, heads: c.decoderHeads) }
+        encoderLayers = names.encoderLayers.map { EncoderLayer($0, weights: weights, config: c) }
+        decoderLayers = names.decoderLayers.map { DecoderLayer($0, weights: weights, config: c) }
         encoderNorm = names.encoderNorm.map { LayerNorm($0, weights: weights) }
         decoderNorm = names.decoderNorm.map { LayerNorm($0, weights: weights) }
     }
@@ -52,7 +52,8 @@ public final class TransformerModel: @unchecked Sendable {
     // MARK: Encoder
 
     /// Encodes a batch of source id sequences (each ending with `</s>`), padded to the longest.
-    public func encode(_ batch: [[Int32]]) throws(ModelError) -> EncoderOutput {
+    /// recordAttention: keep the self-attention weights of every layer (`selfAttention(sentence:)`).
+    public func encode(_ batch: [[Int32]], recordAttention: Bool = false) throws(ModelError) -> EncoderOutput {
         guard !batch.isEmpty else { throw .emptyBatch }
         let d = config.dModel
         let lengths = batch.map(\.count)
@@ -65,93 +66,53 @@ public final class TransformerModel: @unchecked Sendable {
                 throw .tokenOutOfRange(token: token, vocabularySize: config.sourceVocabSize)
             }
         }
-        let S = lengths.max()!
-        let rows = batch.count * S
-        var x = [Float](repeating: 0, count: rows * d)  // [batch, S, d]
+        let S = lengths.max()!, heads = config.encoderHeads
+        var x = [Float](repeating: 0, count: batch.count * S * d)  // [batch, S, d]
+        var attention: [[Float]]? = recordAttention ? [] : nil     // per layer [batch, heads, S, S]
         x.withUnsafeMutableBufferPointer { x in
+            let x = x.baseAddress!
             let positionTable = ScratchBuffer(S * d)  // [S, d]
             positions.fill(from: 0, count: S, into: positionTable.pointer)
             for (b, sequence) in batch.enumerated() {
                 for (t, token) in sequence.enumerated() {
-                    embed(token, table: sourceEmbedding, position: positionTable.pointer + t * d,
-                          into: x.baseAddress! + (b * S + t) * d)
+                    embed(token, table: sourceEmbedding, position: positionTable.pointer + t * d, into: x + (b * S + t) * d)
                 }
             }
-            let scratch = (normed: ScratchBuffer(rows * d), q: ScratchBuffer(rows * d), k: ScratchBuffer(rows * d),
-                           v: ScratchBuffer(rows * d), context: ScratchBuffer(rows * d),
-                           projected: ScratchBuffer(rows * d), scores: ScratchBuffer(S),
-                           hidden: ScratchBuffer(rows * config.encoderFFNDim))
-            var jobs: [nmt_attention_job] = []  // [batch × heads]
-            let x = x.baseAddress!
+            let workspace = LayerWorkspace()
             for layer in encoderLayers {
-                // Self-attention block.
-                let input = preNorm(layer.selfAttentionNorm, x, rows: rows, scratch: scratch.normed)
-                let attention = layer.selfAttention
-                let (q, k, v, context) = (scratch.q.pointer, scratch.k.pointer, scratch.v.pointer, scratch.context.pointer)
-                Linear.apply(attention.query, attention.key, attention.value, to: input, rows: rows, into: q, k, v, on: pool)
-                let heads = attention.heads, headDim = attention.headDim
-                jobs.removeAll(keepingCapacity: true)
-                for b in 0..<batch.count {
-                    for h in 0..<heads {
-                        let o = b * S * d + h * headDim
-                        jobs.append(MultiHeadAttention.job(q: q + o, ldq: d, queries: lengths[b], k: k + o, v: v + o,
-                                                           ldk: d, keyCount: lengths[b], causalOffset: nil,
-                                                           out: context + o, ldo: d))
-                    }
+                var weights = [Float](repeating: 0, count: recordAttention ? batch.count * heads * S * S : 0)
+                weights.withUnsafeMutableBufferPointer { weights in
+                    layer(x, sequences: batch.count, paddedLength: S, lengths: lengths, workspace: workspace,
+                          attention: recordAttention ? weights.baseAddress : nil, on: pool)
                 }
-                MultiHeadAttention.run(jobs, headDim: headDim, scale: attention.scale, scores: scratch.scores, on: pool)
-                attention.output(context, rows: rows, into: scratch.projected.pointer, on: pool)
-                residual(x, scratch.projected.pointer, rows: rows, norm: layer.selfAttentionNorm)
-                // Feed-forward block.
-                let ffnInput = preNorm(layer.feedForwardNorm, x, rows: rows, scratch: scratch.normed)
-                layer.feedForward(ffnInput, rows: rows, hidden: scratch.hidden.pointer, into: scratch.projected.pointer, on: pool)
-                residual(x, scratch.projected.pointer, rows: rows, norm: layer.feedForwardNorm)
+                attention?.append(weights)
             }
-            encoderNorm?(x, rows: rows, into: x)
+            encoderNorm?(x, rows: batch.count * S, into: x)
         }
-        return EncoderOutput(batchSize: batch.count, paddedLength: S, lengths: lengths, states: x)
+        return EncoderOutput(batchSize: batch.count, paddedLength: S, lengths: lengths, states: x,
+                             selfAttention: attention, heads: heads)
     }
 
     // MARK: Decoder
 
     /// Prepares decoding of `rowsPerSentence` rows (beams) per source sentence, for at most
     /// `maxLength` target positions. Cross-attention keys and values are computed here, once.
-    public func startDecoding(_ encoder: EncoderOutput, rowsPerSentence: Int, maxLength: Int) throws(ModelError) -> DecoderState {
+    /// recordAttention: keep every step's attention weights (`DecoderState.attention(row:)`).
+    public func startDecoding(_ encoder: EncoderOutput, rowsPerSentence: Int, maxLength: Int,
+                              recordAttention: Bool = false) throws(ModelError) -> DecoderState {
         guard rowsPerSentence >= 1 else { throw .stateMismatch("rowsPerSentence must be at least 1") }
         guard maxLength >= 1, maxLength <= config.maxPositions else {
             throw .sequenceTooLong(length: maxLength, maxPositions: config.maxPositions)
         }
-        let d = config.dModel
-        let heads = config.decoderHeads, headDim = d / heads
-        let S = encoder.paddedLength, rows = encoder.batchSize * S
-        var crossKeys: [[Float]] = [], crossValues: [[Float]] = []
-        let projected = ScratchBuffer(rows * d)
-        encoder.states.withUnsafeBufferPointer { states in
-            for layer in decoderLayers {
-                // [batch, S, d] → [batch, heads, S, headDim]
-                func project(_ linear: Linear) -> [Float] {
-                    linear(states.baseAddress!, rows: rows, into: projected.pointer, on: pool)
-                    var out = [Float](repeating: 0, count: rows * d)
-                    for b in 0..<encoder.batchSize {
-                        for t in 0..<S {
-                            for h in 0..<heads {
-                                let to = ((b * heads + h) * S + t) * headDim
-                                let from = (b * S + t) * d + h * headDim
-                                for i in 0..<headDim { out[to + i] = projected.pointer[from + i] }
-                            }
-                        }
-                    }
-                    return out
-                }
-                crossKeys.append(project(layer.crossAttention.key))
-                crossValues.append(project(layer.crossAttention.value))
-            }
-        }
+        let heads = config.decoderHeads, headDim = config.dModel / heads
+        let memory = decoderLayers.map { $0.crossAttention.memory(of: encoder, on: pool) }
         let cache = KVCache(layers: config.decoderLayers, rows: encoder.batchSize * rowsPerSentence, heads: heads,
                             headDim: headDim, initialCapacity: min(maxLength, 64), maxCapacity: maxLength)
+        let history = recordAttention
+            ? AttentionHistory(layers: config.decoderLayers, heads: heads, sourcePaddedLength: encoder.paddedLength)
+            : nil
         return DecoderState(model: ObjectIdentifier(self), rowsPerSentence: rowsPerSentence, encoder: encoder,
-                            crossKeys: crossKeys,
-                            crossValues: crossValues, cache: cache)
+                            memory: memory, cache: cache, attentionHistory: history)
     }
 
     /// Appends `steps` tokens to every row (tokens: [rows, steps]) and returns the logits of every
@@ -180,71 +141,30 @@ public final class TransformerModel: @unchecked Sendable {
                       into: x + (r * steps + t) * d)
             }
         }
-        let (q, k, v) = (state.q.reserve(n * d), state.k.reserve(n * d), state.v.reserve(n * d))
-        let context = state.context.reserve(n * d), projected = state.projected.reserve(n * d)
-        state.normed.reserve(n * d)
-        let cache = state.cache
-        for (l, layer) in decoderLayers.enumerated() {
-            // Masked self-attention over the cache.
-            let attention = layer.selfAttention
-            let heads = attention.heads, headDim = attention.headDim
-            var input = preNorm(layer.selfAttentionNorm, x, rows: n, scratch: state.normed)
-            Linear.apply(attention.query, attention.key, attention.value, to: input, rows: n, into: q, k, v, on: pool)
-            let keys = cache.keys[l], values = cache.values[l]
-            state.attentionJobs.removeAll(keepingCapacity: true)
-            for r in 0..<rows {
-                for h in 0..<heads {
-                    let slot = cache.offset(row: r, head: h)
-                    for t in 0..<steps {
-                        let from = (r * steps + t) * d + h * headDim
-                        (keys + slot + (p0 + t) * headDim).update(from: k + from, count: headDim)
-                        (values + slot + (p0 + t) * headDim).update(from: v + from, count: headDim)
-                    }
-                    // Query t of the new steps sees positions 0...p0 + t, wherever they are stored.
-                    let o = r * steps * d + h * headDim
-                    state.attentionJobs.append(MultiHeadAttention.cachedJob(
-                        q: q + o, ldq: d, queries: steps, keys: keys, values: values, origins: cache.origins(row: r),
-                        rowStride: cache.offset(row: 1, head: 0), headOffset: cache.offset(row: 0, head: h),
-                        headDim: headDim, keyCount: p0 + steps, out: context + o, ldo: d))
-                }
-            }
-            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: attention.scale, scores: state.scores, on: pool)
-            attention.output(context, rows: n, into: projected, on: pool)
-            residual(x, projected, rows: n, norm: layer.selfAttentionNorm)
-
-            // Cross-attention over the encoder output of each row's sentence.
-            let cross = layer.crossAttention
-            input = preNorm(layer.crossAttentionNorm, x, rows: n, scratch: state.normed)
-            cross.query(input, rows: n, into: q, on: pool)
-            let S = state.sourcePaddedLength
-            state.attentionJobs.removeAll(keepingCapacity: true)
-            state.crossKeys[l].withUnsafeBufferPointer { crossKeys in
-                state.crossValues[l].withUnsafeBufferPointer { crossValues in
-                    for r in 0..<rows {
-                        let sentence = state.rowSentence[r]
-                        for h in 0..<heads {
-                            let slot = (sentence * heads + h) * S * headDim
-                            let o = r * steps * d + h * headDim
-                            state.attentionJobs.append(MultiHeadAttention.job(
-                                q: q + o, ldq: d, queries: steps, k: crossKeys.baseAddress! + slot,
-                                v: crossValues.baseAddress! + slot, ldk: headDim, keyCount: state.sourceLengths[sentence],
-                                causalOffset: nil, out: context + o, ldo: d))
-                        }
+        if let history = state.attentionHistory {
+            // Per layer [rows, heads, steps, keys] and [rows, heads, steps, S], zero where not visible.
+            let heads = config.decoderHeads, S = state.sourcePaddedLength
+            var decoderSelf: [[Float]] = [], cross: [[Float]] = []
+            for (l, layer) in decoderLayers.enumerated() {
+                var s = [Float](repeating: 0, count: n * heads * (p0 + steps))
+                var c = [Float](repeating: 0, count: n * heads * S)
+                s.withUnsafeMutableBufferPointer { s in
+                    c.withUnsafeMutableBufferPointer { c in
+                        layer(x, rows: rows, steps: steps, layer: l, state: state,
+                              attention: (s.baseAddress!, c.baseAddress!), on: pool)
                     }
                 }
+                decoderSelf.append(s)
+                cross.append(c)
             }
-            MultiHeadAttention.run(state.attentionJobs, headDim: headDim, scale: cross.scale, scores: state.scores, on: pool)
-            cross.output(context, rows: n, into: projected, on: pool)
-            residual(x, projected, rows: n, norm: layer.crossAttentionNorm)
-
-            // Feed-forward.
-            input = preNorm(layer.feedForwardNorm, x, rows: n, scratch: state.normed)
-            layer.feedForward(input, rows: n, hidden: state.hidden.reserve(n * layer.feedForward.fc1.outputSize),
-                              into: projected, on: pool)
-            residual(x, projected, rows: n, norm: layer.feedForwardNorm)
+            history.record(rows: rows, steps: steps, first: p0, decoderSelf: decoderSelf, cross: cross)
+        } else {
+            for (l, layer) in decoderLayers.enumerated() {
+                layer(x, rows: rows, steps: steps, layer: l, state: state, attention: nil, on: pool)
+            }
         }
         decoderNorm?(x, rows: n, into: x)
-        cache.length = p0 + steps
+        state.cache.length = p0 + steps
 
         // Output projection: logits[n, V] = x · Eᵀ (+ bias), and log Σ exp of each row, combined
         // from statistics of 16-logit blocks gathered while each block was in cache.
@@ -270,21 +190,5 @@ public final class TransformerModel: @unchecked Sendable {
         WeightStore.row(Int(token), of: table, columns: d, into: out)
         let scale = config.embeddingScale
         for i in 0..<d { out[i] = out[i] * scale + position[i] }
-    }
-
-    /// The sublayer input: LN(x) for pre-LN models, x itself for post-LN.
-    @inline(__always)
-    private func preNorm(_ norm: LayerNorm, _ x: UnsafeMutablePointer<Float>, rows: Int, scratch: ScratchBuffer) -> UnsafeMutablePointer<Float> {
-        guard config.normalizeBefore else { return x }
-        let out = scratch.reserve(rows * config.dModel)
-        norm(x, rows: rows, into: out)
-        return out
-    }
-
-    /// x += sublayer output, then LN(x) for post-LN models.
-    @inline(__always)
-    private func residual(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, norm: LayerNorm) {
-        VectorMath.add(y, to: x, count: rows * config.dModel)
-        if !config.normalizeBefore { norm(x, rows: rows, into: x) }
     }
 }

@@ -70,6 +70,11 @@ public struct Tokenizer: Sendable {
     public func targetPieces(_ ids: [Int32]) -> [String] {
         ids.map { targetVocabulary.piece(of: $0) ?? "<\($0)>" }
     }
+
+    /// The source pieces of ids (as `encode` gives them, `</s>` included).
+    public func sourcePieces(ids: [Int32]) -> [String] {
+        ids.map { sourceVocabulary.piece(of: $0) ?? "<\($0)>" }
+    }
 }
 
 import Foundation

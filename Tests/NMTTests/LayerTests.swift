@@ -191,50 +191,6 @@ import Testing
         }
     }
 
-    /// Two queries, three keys, head size 2, computed by hand.
-    @Test func attentionOnAHandComputedCase() {
-        let q: [Float] = [1, 0, 0, 2]               // [2, 2]
-        let k: [Float] = [1, 0, 0, 1, 1, 1]         // [3, 2]
-        let v: [Float] = [1, 2, 3, 4, 5, 6]         // [3, 2]
-        let scale = 1 / Float(2).squareRoot()
-        func expected(_ scores: [Float]) -> [Float] {
-            let e = scores.map { exp(Double($0)) }
-            let s = e.reduce(0, +)
-            let p = e.map { Float($0 / s) }
-            return [0, 1].map { c in zip(p, stride(from: c, to: 6, by: 2)).map { $0 * v[$1] }.reduce(0, +) }
-        }
-        // Scores: q0·k = [1, 0, 1], q1·k = [0, 2, 2], times 1/√2.
-        let rows = [[1, 0, 1], [0, 2, 2]].map { $0.map { Float($0) * scale } }
-
-        func run(keyCount: Int, causalOffset: Int?) -> [Float] {
-            var out = [Float](repeating: .nan, count: 4)
-            q.withUnsafeBufferPointer { q in
-                k.withUnsafeBufferPointer { k in
-                    v.withUnsafeBufferPointer { v in
-                        out.withUnsafeMutableBufferPointer { out in
-                            let job = MultiHeadAttention.job(q: q.baseAddress!, ldq: 2, queries: 2, k: k.baseAddress!,
-                                                             v: v.baseAddress!, ldk: 2, keyCount: keyCount,
-                                                             causalOffset: causalOffset, out: out.baseAddress!, ldo: 2)
-                            MultiHeadAttention.run([job], headDim: 2, scale: scale, scores: ScratchBuffer(), on: testPool)
-                        }
-                    }
-                }
-            }
-            return out
-        }
-        // No mask.
-        #expect(maxAbsDifference(run(keyCount: 3, causalOffset: nil), expected(rows[0]) + expected(rows[1])) < 1e-6)
-        // Padding: the third key is padding and gets no weight.
-        #expect(maxAbsDifference(run(keyCount: 2, causalOffset: nil),
-                                 expected(Array(rows[0].prefix(2))) + expected(Array(rows[1].prefix(2)))) < 1e-6)
-        // Causal from position 0: query 0 sees key 0 only, query 1 keys 0 and 1.
-        #expect(maxAbsDifference(run(keyCount: 3, causalOffset: 0),
-                                 [1, 2] + expected(Array(rows[1].prefix(2)))) < 1e-6)
-        // Causal from position 1: query 0 sees keys 0–1, query 1 all three.
-        #expect(maxAbsDifference(run(keyCount: 3, causalOffset: 1),
-                                 expected(Array(rows[0].prefix(2))) + expected(rows[1])) < 1e-6)
-    }
-
     @Test func sinusoidalPositions() {
         let halves = PositionalEncoding(dModel: 4, layout: .halves)
         // Pair i has angle p / 10000^(2i/4): pair 0 → p, pair 1 → p / 100.

@@ -45,7 +45,8 @@ float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t b
 /// One query's attention over `count` keys: out[0..<dim] = sum over j of softmax_j(scale * q . key_j)
 /// * value_j. Key j is at keys + o(j) and value j at values + o(j), with
 /// o(j) = origins[j] * row_stride + j * stride (origins NULL: o(j) = j * stride), which reads a
-/// beam's history wherever the cache stores it. scores: scratch of [count]; count >= 1.
+/// beam's history wherever the cache stores it. scores: scratch of [count], which holds the
+/// softmax weights on return; count >= 1.
 void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
                 size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out);
 /// One head of one sequence in an attention region: `queries` queries, query i seeing keys
@@ -60,6 +61,8 @@ typedef struct {
     size_t row_stride, stride;
     size_t queries, ldq, ldo;
     size_t key_count, first_visible;
+    float *probabilities;  /// NULL, or [queries, ldp]: query i's softmax weights are written to
+    size_t ldp;            /// its row (the keys it saw; the rest of the row is left as it is)
 } nmt_attention_job;
 
 /// Runs attention jobs over up to `threads` threads. scores: scratch of [threads, score_stride],

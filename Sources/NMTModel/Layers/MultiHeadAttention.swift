@@ -1,8 +1,16 @@
 import CKernels
 import NMTFormat
 
-/// Multi-head attention: softmax(Q·Kᵀ / √headDim)·V for each head, then the output projection.
-/// The layer holds weights only; keys and values of a decoding run live in the caller's cache.
+/// Multi-head attention, the whole computation for its three uses (see `KeyValueSource`):
+///
+///     Q = x·W_qᵀ + b_q,  K = kv·W_kᵀ + b_k,  V = kv·W_vᵀ + b_v          [rows, d]
+///     head h:  softmax(Q_h·K_hᵀ / √headDim + mask) · V_h                   [rows, headDim]
+///     out = concat(heads)·W_oᵀ + b_o                                      [rows, d]
+///
+/// A head is a block of `headDim` columns of Q, K, V and of the context, so splitting the heads
+/// and merging them back is only addressing: job (sequence, head) reads and writes its columns.
+/// The layer holds weights only; a decoding run's keys and values live in the caller's cache.
+/// `ReferenceAttention` is the same formula written loop by loop, the oracle of the tests.
 struct MultiHeadAttention: Sendable {
     let query: Linear
     let key: Linear
@@ -13,45 +21,151 @@ struct MultiHeadAttention: Sendable {
     var scale: Float { 1 / Float(headDim).squareRoot() }
 
     init(_ names: WeightTable.Attention, weights: WeightStore, heads: Int) {
-        query = Linear(names.query, weights: weights)
-        key = Linear(names.key, weights: weights)
-        value = Linear(names.value, weights: weights)
-        output = Linear(names.output, weights: weights)
+        self.init(query: Linear(names.query, weights: weights), key: Linear(names.key, weights: weights),
+                  value: Linear(names.value, weights: weights), output: Linear(names.output, weights: weights),
+                  heads: heads)
+    }
+
+    init(query: Linear, key: Linear, value: Linear, output: Linear, heads: Int) {
+        self.query = query
+        self.key = key
+        self.value = value
+        self.output = output
         self.heads = heads
         headDim = query.outputSize / heads
     }
 
-    /// One head of one sequence (CKernels' `nmt_attention_job`), with keys visible as a prefix:
-    /// query i sees keys 0..<min(keyCount, causalOffset + i + 1) when `causalOffset` is set,
-    /// 0..<keyCount otherwise (the keys past keyCount are padding).
+    /// input: [sequences, queries, d] → out: [sequences, queries, d] (out must not be input).
     ///
-    /// q: [queries, headDim] (row stride ldq), k and v: [keys, headDim] (row stride ldk),
-    /// out: [queries, headDim] (stride ldo).
-    static func job(q: UnsafePointer<Float>, ldq: Int, queries: Int, k: UnsafePointer<Float>,
-                    v: UnsafePointer<Float>, ldk: Int, keyCount: Int, causalOffset: Int?,
-                    out: UnsafeMutablePointer<Float>, ldo: Int) -> nmt_attention_job {
-        nmt_attention_job(q: q, out: out, keys: k, values: v, origins: nil, row_stride: 0, stride: ldk,
-                          queries: queries, ldq: ldq, ldo: ldo, key_count: keyCount,
-                          first_visible: causalOffset.map { $0 + 1 } ?? keyCount)
+    /// probabilities: nil, or `[sequences, heads, queries, ldp]` that receives each query's
+    /// softmax weights over the keys it saw (the caller zeroes the rest).
+    func callAsFunction(_ input: UnsafePointer<Float>, sequences: Int, queries: Int, keys source: KeyValueSource,
+                        mask: AttentionMask, into out: UnsafeMutablePointer<Float>, workspace w: LayerWorkspace,
+                        probabilities: UnsafeMutablePointer<Float>? = nil, ldp: Int = 0, on pool: ThreadPool) {
+        let d = heads * headDim, rows = sequences * queries
+        let q = w.q.reserve(rows * d), context = w.context.reserve(rows * d)
+        // 1. Projections: Q always; K and V too unless they come from the encoder memory.
+        switch source {
+        case .memory:
+            query(input, rows: rows, into: q, on: pool)
+        case .ownInput, .cache:
+            Linear.apply(query, key, value, to: input, rows: rows, into: q, w.k.reserve(rows * d),
+                         w.v.reserve(rows * d), on: pool)
+        }
+        // 2. One job per (sequence, head), with the keys its mask lets it see.
+        w.jobs.removeAll(keepingCapacity: true)
+        func probabilitiesOf(_ s: Int, _ h: Int) -> UnsafeMutablePointer<Float>? {
+            probabilities.map { $0 + (s * heads + h) * queries * ldp }
+        }
+        switch (source, mask) {
+        case (.ownInput, .padding(let lengths)):
+            // Padding queries are never read: only a sequence's own rows are computed.
+            for s in 0..<sequences {
+                for h in 0..<heads {
+                    let o = s * queries * d + h * headDim
+                    w.jobs.append(job(q: q + o, queries: lengths[s], keys: w.k.pointer + o, values: w.v.pointer + o,
+                                      stride: d, keyCount: lengths[s], firstVisible: lengths[s], out: context + o,
+                                      probabilities: probabilitiesOf(s, h), ldp: ldp))
+                }
+            }
+        case (.ownInput, .causal):
+            for s in 0..<sequences {
+                for h in 0..<heads {
+                    let o = s * queries * d + h * headDim
+                    w.jobs.append(job(q: q + o, queries: queries, keys: w.k.pointer + o, values: w.v.pointer + o,
+                                      stride: d, keyCount: queries, firstVisible: 1, out: context + o,
+                                      probabilities: probabilitiesOf(s, h), ldp: ldp))
+                }
+            }
+        case (.cache(let cache, let layer), .causal):
+            appendToCache(cache, layer: layer, rows: sequences, steps: queries, k: w.k.pointer, v: w.v.pointer)
+            let p0 = cache.length, keys = cache.keys[layer], values = cache.values[layer]
+            for s in 0..<sequences {
+                for h in 0..<heads {
+                    // Position j of row s's history is in the slot of row origins[j] (see KVCache).
+                    let o = s * queries * d + h * headDim
+                    var j = job(q: q + o, queries: queries, keys: keys + cache.offset(row: 0, head: h),
+                                values: values + cache.offset(row: 0, head: h), stride: headDim,
+                                keyCount: p0 + queries, firstVisible: p0 + 1, out: context + o,
+                                probabilities: probabilitiesOf(s, h), ldp: ldp)
+                    j.origins = cache.origins(row: s)
+                    j.row_stride = cache.offset(row: 1, head: 0)
+                    w.jobs.append(j)
+                }
+            }
+        case (.memory(let memory, let sentenceOfRow), .padding(let lengths)):
+            let S = memory.paddedLength
+            for s in 0..<sequences {
+                for h in 0..<heads {
+                    let slot = (sentenceOfRow[s] * heads + h) * S * headDim
+                    let o = s * queries * d + h * headDim
+                    w.jobs.append(job(q: q + o, queries: queries, keys: memory.keys + slot, values: memory.values + slot,
+                                      stride: headDim, keyCount: lengths[s], firstVisible: lengths[s], out: context + o,
+                                      probabilities: probabilitiesOf(s, h), ldp: ldp))
+                }
+            }
+        default:
+            preconditionFailure("attention over \(source) with mask \(mask) is not a Transformer use")
+        }
+        // 3. softmax(q·kᵀ · scale)·v of every job, each head writing its columns of the context.
+        run(w.jobs, scores: w.scores, on: pool)
+        // 4. The merged heads through the output projection.
+        output(context, rows: rows, into: out, on: pool)
     }
 
-    /// One head of one row of a decoder's self-attention cache, in which position j of the row's
-    /// history sits in the slot of row origins[j] (see `KVCache`): the key of position j is at
-    /// keys + origins[j] · rowStride + headOffset + j · headDim, and likewise its value. Query i
-    /// (of `queries` new positions, the first at position keyCount − queries) sees positions up to its own.
-    static func cachedJob(q: UnsafePointer<Float>, ldq: Int, queries: Int, keys: UnsafePointer<Float>,
-                          values: UnsafePointer<Float>, origins: UnsafePointer<Int32>, rowStride: Int,
-                          headOffset: Int, headDim: Int, keyCount: Int, out: UnsafeMutablePointer<Float>,
-                          ldo: Int) -> nmt_attention_job {
-        nmt_attention_job(q: q, out: out, keys: keys + headOffset, values: values + headOffset, origins: origins,
-                          row_stride: rowStride, stride: headDim, queries: queries, ldq: ldq, ldo: ldo,
-                          key_count: keyCount, first_visible: keyCount - queries + 1)
+    /// The encoder output as this layer's cross-attention memory: [batch, S, d] projected to keys
+    /// and values, each rearranged to [batch, heads, S, headDim].
+    func memory(of encoder: EncoderOutput, on pool: ThreadPool) -> CrossAttentionMemory {
+        let d = heads * headDim, S = encoder.paddedLength, rows = encoder.batchSize * S
+        let memory = CrossAttentionMemory(count: rows * d, paddedLength: S)
+        let projected = ScratchBuffer(rows * d)
+        for (linear, out) in [(key, memory.keys), (value, memory.values)] {
+            encoder.states.withUnsafeBufferPointer { linear($0.baseAddress!, rows: rows, into: projected.pointer, on: pool) }
+            for b in 0..<encoder.batchSize {
+                for t in 0..<S {
+                    for h in 0..<heads {
+                        (out + ((b * heads + h) * S + t) * headDim)
+                            .update(from: projected.pointer + (b * S + t) * d + h * headDim, count: headDim)
+                    }
+                }
+            }
+        }
+        return memory
     }
 
-    /// softmax(q·kᵀ · scale)·v for every job, over threads when the work is worth it. Sequences
-    /// are short (tens to hundreds of keys), so fused dot products and scaled additions per query
-    /// (`nmt_attend`) beat GEMM calls here. scores: scratch, grown as needed.
-    static func run(_ jobs: [nmt_attention_job], headDim: Int, scale: Float, scores: ScratchBuffer, on pool: ThreadPool) {
+    /// Writes the keys and values of `steps` new positions of each row (k, v: [rows, steps, d])
+    /// into the row's own cache slots, at positions cache.length ..< cache.length + steps.
+    private func appendToCache(_ cache: KVCache, layer: Int, rows: Int, steps: Int, k: UnsafePointer<Float>,
+                               v: UnsafePointer<Float>) {
+        let d = heads * headDim, p0 = cache.length
+        let keys = cache.keys[layer], values = cache.values[layer]
+        for r in 0..<rows {
+            for h in 0..<heads {
+                let slot = cache.offset(row: r, head: h)
+                for t in 0..<steps {
+                    let from = (r * steps + t) * d + h * headDim
+                    (keys + slot + (p0 + t) * headDim).update(from: k + from, count: headDim)
+                    (values + slot + (p0 + t) * headDim).update(from: v + from, count: headDim)
+                }
+            }
+        }
+    }
+
+    /// One head of one sequence (CKernels' `nmt_attention_job`): query i (row stride d) sees keys
+    /// 0 ..< min(keyCount, firstVisible + i); key j at keys + j · stride, likewise its value.
+    private func job(q: UnsafePointer<Float>, queries: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                     stride: Int, keyCount: Int, firstVisible: Int, out: UnsafeMutablePointer<Float>,
+                     probabilities: UnsafeMutablePointer<Float>?, ldp: Int) -> nmt_attention_job {
+        let d = heads * headDim
+        return nmt_attention_job(q: q, out: out, keys: keys, values: values, origins: nil, row_stride: 0,
+                                 stride: stride, queries: queries, ldq: d, ldo: d, key_count: keyCount,
+                                 first_visible: firstVisible, probabilities: probabilities, ldp: ldp)
+    }
+
+    /// Runs the jobs over threads when the work is worth it. Sequences are short (tens to
+    /// hundreds of keys), so fused dot products and scaled additions per query (`nmt_attend`)
+    /// beat GEMM calls here.
+    private func run(_ jobs: [nmt_attention_job], scores: ScratchBuffer, on pool: ThreadPool) {
         var work = 0, longest = 1
         for job in jobs {
             work += job.queries * job.key_count * headDim
