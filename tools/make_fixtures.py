@@ -4,7 +4,9 @@
 Random-weight MarianMT models (Hugging Face transformers, the reference) with tiny SentencePiece
 vocabularies trained on Multi30k are converted with tools/convert_marian.py; for a few sentences
 the script records what transformers computes: source ids, encoder output, per-step logits,
-greedy tokens and beam-4 n-best lists with scores. `swift test` compares the engine against them.
+greedy tokens and beam-4 n-best lists with scores, and (NAME-attention.json) the attention
+weights of the greedy and beam-4 best hypotheses (`output_attentions=True`). `swift test`
+compares the engine against them.
 
     python tools/make_fixtures.py --data ../shared/data/multi30k --out Tests/NMTTests/Fixtures
 """
@@ -125,6 +127,7 @@ def build(dir_, *, shared, activation, scale, src_spm, tgt_spm, seed, tied=True)
         forced_eos_token_id=tgt_vocab["</s>"],
         scale_embedding=scale, share_encoder_decoder_embeddings=shared, init_std=0.25, dropout=0.0,
         tie_word_embeddings=tied)
+    cfg._attn_implementation = "eager"  # attention weights come out of the eager path only
     model = MarianMTModel(cfg).eval()
     with torch.no_grad():  # peaky, non-degenerate distributions: random norms and logits bias
         for name, p in model.named_parameters():
@@ -197,6 +200,31 @@ def record(hf_dir, model, name):
     return out
 
 
+def record_attention(model, expected):
+    """Attention of the greedy (search 0) and beam-4 (search 1) best hypothesis of every sentence:
+    a forward pass over the source and the hypothesis's decoder inputs with output_attentions,
+    which gives, row by row, what generate() reports step by step (the weights of a step do not
+    depend on the steps after it)."""
+    cfg = model.config
+    entries = []
+    with torch.no_grad():
+        for search in (0, 1):
+            for i, ids in enumerate(expected["source_ids"]):
+                target = expected["searches"][search]["results"][i][0]["tokens"]
+                dec_in = [cfg.decoder_start_token_id] + target[:-1]
+                out = model(input_ids=torch.tensor([ids]), decoder_input_ids=torch.tensor([dec_in]),
+                            output_attentions=True)
+
+                def flat(layers):  # [layers, heads, rows, columns], rounded
+                    return [round(float(v), 6) for v in torch.stack([a[0] for a in layers]).flatten()]
+                entry = {"search": search, "sentence": i, "target": target,
+                         "cross": flat(out.cross_attentions), "decoder": flat(out.decoder_attentions)}
+                if search == 0:  # the encoder's do not depend on the search
+                    entry["encoder"] = flat(out.encoder_attentions)
+                entries.append(entry)
+    return {"heads": cfg.decoder_attention_heads, "layers": cfg.decoder_layers, "entries": entries}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="../shared/data/multi30k")
@@ -232,6 +260,8 @@ def main():
             expected = record(hf_dir, model, name)
             with open(os.path.join(args.out, f"{name}.json"), "w") as f:
                 json.dump(expected, f, ensure_ascii=False)
+            with open(os.path.join(args.out, f"{name}-attention.json"), "w") as f:
+                json.dump(record_attention(model, expected), f)
             print(f"{name}: {os.path.getsize(os.path.join(args.out, name + '.bin')) / 1e3:.0f} kB; greedy: "
                   f"{expected['searches'][0]['texts'][:2]}")
 

@@ -37,7 +37,28 @@ struct ReferenceFixture: Decodable {
     var teacher_forcing: TeacherForcing
 }
 
+/// Attention weights recorded from transformers' `output_attentions` by tools/make_fixtures.py:
+/// each entry is one sentence's best hypothesis of search 0 (greedy) or 1 (beam 4), its weights
+/// flattened as [layers, heads, rows, columns].
+struct AttentionFixture: Decodable {
+    struct Entry: Decodable {
+        var search: Int
+        var sentence: Int
+        var target: [Int32]
+        var cross: [Float]
+        var decoder: [Float]
+        var encoder: [Float]?
+    }
+    var heads: Int
+    var layers: Int
+    var entries: [Entry]
+}
+
 enum Fixtures {
+    static func attention(_ name: String) throws -> AttentionFixture {
+        try JSONDecoder().decode(AttentionFixture.self, from: Data(contentsOf: url("\(name)-attention.json")))
+    }
+
     static func url(_ name: String) -> URL {
         Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil)!
     }

@@ -104,4 +104,46 @@ import Testing
             #expect(texts == search.texts, "\(options)")
         }
     }
+
+    /// The attention weights of the greedy and the beam-4 best hypotheses equal transformers'
+    /// `output_attentions` on the same tokens: cross-attention, decoder and encoder self-attention,
+    /// every layer and head. Beam search carries each hypothesis's own through the reordering.
+    @Test(arguments: models)
+    func attentionMatchesTransformers(model: String) throws {
+        let reference = try Fixtures.reference(model)
+        let expected = try Fixtures.attention(model)
+        let translator = try Fixtures.translator(model)
+        for searchIndex in [0, 1] {
+            let search = reference.searches[searchIndex]
+            let options = DecodingOptions(beamSize: search.beam_size, nBest: search.n_best,
+                                          lengthPenalty: search.length_penalty, maxLength: search.max_length,
+                                          minLength: search.min_length, attention: true)
+            let hypotheses = try translator.generate(reference.source_ids, options: options)
+            for entry in expected.entries where entry.search == searchIndex {
+                let best = hypotheses[entry.sentence][0]
+                #expect(best.tokens == entry.target)
+                let attention = try #require(best.attention, "attention was asked for")
+                let (T, S) = (entry.target.count, reference.source_ids[entry.sentence].count)
+                #expect(attention.cross.rows == T && attention.cross.columns == S)
+                #expect(attention.cross.layers == expected.layers && attention.cross.heads == expected.heads)
+                let context = "\(model) search \(searchIndex) sentence \(entry.sentence)"
+                #expect(maxAbsDifference(attention.cross.values, entry.cross) < 1e-4, "cross-attention, \(context)")
+                #expect(maxAbsDifference(attention.decoderSelf.values, entry.decoder) < 1e-4, "decoder, \(context)")
+                if let encoder = entry.encoder {
+                    #expect(maxAbsDifference(attention.encoderSelf.values, encoder) < 1e-4, "encoder, \(context)")
+                }
+                // Every row is a distribution over the keys its step saw.
+                for matrices in [attention.cross, attention.decoderSelf, attention.encoderSelf] {
+                    for row in 0..<(matrices.layers * matrices.heads * matrices.rows) {
+                        let sum = matrices.values[(row * matrices.columns)..<((row + 1) * matrices.columns)].reduce(0, +)
+                        #expect(abs(sum - 1) < 1e-5)
+                    }
+                }
+            }
+            // Not asked for: not recorded.
+            var plain = options
+            plain.attention = false
+            #expect(try translator.generate(reference.source_ids, options: plain).allSatisfy { $0.allSatisfy { $0.attention == nil } })
+        }
+    }
 }
