@@ -32,6 +32,7 @@ struct Translate: ParsableCommand {
     @OptionGroup(title: "Decoding") var decoding: DecodingArguments
     @OptionGroup(title: "Batching and splitting") var batching: BatchingOptions
     @OptionGroup(title: "Input and output") var io: IOOptions
+    @OptionGroup(title: "Attention") var attention: AttentionOptions
 
     /// Usage errors exit with status 2, as argument parsers conventionally do.
     static func main() {
@@ -48,8 +49,18 @@ struct Translate: ParsableCommand {
         }
     }
 
+    func validate() throws {
+        if attention.attention, io.format != .json {
+            throw ValidationError("--attention needs --output-format json")
+        }
+        if attention.alignment, io.format == .text, decoding.nBest > 1 {
+            throw ValidationError("--alignment with --n-best > 1 needs --output-format json")
+        }
+    }
+
     func run() throws {
-        let options = decoding.options
+        var options = decoding.options
+        options.attention = attention.recorded
         // Threads beyond the cores only wait for each other inside every product (measured: 3
         // threads on 2 cores took 1.15–1.4× as long as 2), so the command caps them.
         var threads = model.threads
@@ -63,6 +74,18 @@ struct Translate: ParsableCommand {
             translator = try Translator(modelPath: model.model, threads: threads, computeType: model.computeType)
         } catch {
             fail("\(error)")
+        }
+        let layers = translator.model.config.decoderLayers
+        if let layer = attention.attentionLayer, !(0..<layers).contains(layer) {
+            FileHandle.standardError.write(Data("error: --attention-layer \(layer): the model's decoder layers are 0...\(layers - 1)\n".utf8))
+            Foundation.exit(2)
+        }
+        if let directory = attention.attentionMap {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                fail("cannot create '\(directory)': \(error.localizedDescription)")
+            }
         }
         let output = io.openOutput()
         let input = io.openInput()
@@ -91,8 +114,13 @@ struct Translate: ParsableCommand {
                     warn("line \(number): longer than the model's \(translator.model.config.maxPositions) positions; " +
                          "only its beginning was translated (--split none)")
                 }
+                if let directory = attention.attentionMap {
+                    writeAttentionMap(result, source: window[offset], number: number, directory: directory)
+                }
                 switch io.format {
                 case .json: text += jsonLine(result) + "\n"
+                case .text where attention.alignment:
+                    text += oneLine(result.text) + " ||| " + WordAlignment.text(alignment(result)) + "\n"
                 case .text where options.nBest > 1:
                     // Marian's n-best format: line index ||| translation ||| score, one line per hypothesis.
                     for h in result.hypotheses { text += "\(number - 1) ||| \(oneLine(h.text)) ||| \(h.score)\n" }
@@ -121,7 +149,35 @@ struct Translate: ParsableCommand {
         text.replacingOccurrences(of: "\n", with: " ")
     }
 
+    private func alignment(_ t: Translation) -> [(source: Int, target: Int)] {
+        WordAlignment.pairs(of: t, layer: attention.attentionLayer)
+    }
+
+    /// The target pieces of a hypothesis as its attention rows are: `</s>` last when generated.
+    private func targetPieces(_ h: TranslationHypothesis) -> [String] {
+        h.tokens + ((h.attention?.cross.rows ?? 0) > h.tokens.count ? ["</s>"] : [])
+    }
+
+    private func writeAttentionMap(_ t: Translation, source: String, number: Int, directory: String) {
+        let sentences = t.segments.compactMap { segment -> AttentionMap.Sentence? in
+            guard let best = segment.hypotheses.first, let weights = best.attention else { return nil }
+            return AttentionMap.Sentence(sourcePieces: segment.sourcePieces, targetPieces: targetPieces(best),
+                                         attention: weights)
+        }
+        let path = (directory as NSString).appendingPathComponent(String(format: "line-%06d.html", number))
+        let html = AttentionMap(title: source, sentences: sentences).html()
+        guard FileManager.default.createFile(atPath: path, contents: Data(html.utf8)) else { fail("cannot write '\(path)'") }
+    }
+
     private func jsonLine(_ t: Translation) -> String {
+        struct Attention: Encodable {
+            var source_pieces: [String]
+            var target_pieces: [String]
+            var layer: Int
+            /// [target][source], the layer's heads averaged; or per head [heads][target][source].
+            var weights: [[Float]]?
+            var heads: [[[Float]]]?
+        }
         struct Hypothesis: Encodable {
             var translation: String
             var score: Float
@@ -140,15 +196,30 @@ struct Translate: ParsableCommand {
             var nbest: [Hypothesis]
             var segments: [Segment]
             var truncated: Bool
+            var alignment: [[Int]]?
+            var attention: [Attention]?
         }
         let best = t.hypotheses.first
-        let line = Line(translation: t.text, score: t.score, tokens: best?.tokens ?? [],
+        var line = Line(translation: t.text, score: t.score, tokens: best?.tokens ?? [],
                         nbest: t.hypotheses.map { Hypothesis(translation: $0.text, score: $0.score, tokens: $0.tokens, ids: $0.ids) },
                         segments: t.segments.map {
                             Segment(utf16_start: $0.utf16Range.lowerBound, utf16_end: $0.utf16Range.upperBound,
                                     translation: $0.hypotheses.first?.text ?? "")
                         },
                         truncated: t.sourceTruncated)
+        if self.attention.alignment {
+            line.alignment = alignment(t).map { [$0.source, $0.target] }
+        }
+        if self.attention.attention {
+            line.attention = t.segments.compactMap { segment in
+                guard let best = segment.hypotheses.first, let weights = best.attention else { return nil }
+                let layer = self.attention.attentionLayer ?? weights.cross.layers - 1
+                let all = self.attention.attentionHeads == .all
+                return Attention(source_pieces: segment.sourcePieces, target_pieces: targetPieces(best), layer: layer,
+                                 weights: all ? nil : weights.cross.headMean(layer: layer),
+                                 heads: all ? (0..<weights.cross.heads).map { weights.cross.matrix(layer: layer, head: $0) } : nil)
+            }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings and finite floats cannot fail.
@@ -229,6 +300,30 @@ struct BatchingOptions: ParsableArguments {
             throw ValidationError("--batch-tokens must be at least 1, got \(tokens)")
         }
     }
+}
+
+struct AttentionOptions: ParsableArguments {
+    enum Heads: String, ExpressibleByArgument, CaseIterable {
+        case mean, all
+    }
+
+    @Flag(help: "Append Marian's hard word alignment ('translation ||| 0-0 1-2 ...', source-target word indices) read off the cross-attention; in JSON, an alignment array of [source, target] pairs.")
+    var alignment = false
+
+    @Flag(help: "JSON only: add attention, the cross-attention of the best translation ([target pieces][source pieces], </s> included) with its pieces, per sentence.")
+    var attention = false
+
+    @Option(help: "Decoder layer whose cross-attention --attention and --alignment read (0 is the first; default: the last).")
+    var attentionLayer: Int?
+
+    @Option(help: "mean: the layer's heads averaged; all: every head ([heads][target][source]).")
+    var attentionHeads: Heads = .mean
+
+    @Option(help: "Write one self-contained HTML page per input line into this directory (line-000001.html, ...): cross-attention heatmap with a layer and head selector, encoder and decoder self-attention.")
+    var attentionMap: String?
+
+    /// Whether the searches must record attention.
+    var recorded: Bool { alignment || attention || attentionMap != nil }
 }
 
 struct IOOptions: ParsableArguments {
