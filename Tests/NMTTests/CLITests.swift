@@ -112,9 +112,57 @@ import Testing
         #expect(empty["translation"] as? String == "")
     }
 
+    /// --alignment (text and JSON), --attention and --attention-map on a line of two sentences.
+    @Test func alignmentAndAttention() throws {
+        let input = "Two dogs play in the snow. A man is walking.\nPeople are walking down the street!\n"
+        let text = try Self.run(["--model", Self.model, "--alignment", "--max-length", "8"], input: Array(input.utf8))
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.lines.count == 2)
+        let sources = input.split(separator: "\n")
+        var textPairs: [[[Int]]] = []
+        for (line, source) in zip(text.lines, sources) {
+            let parts = line.components(separatedBy: " ||| ")
+            #expect(parts.count == 2, "\(line)")
+            let pairs = parts[1].split(separator: " ").map { $0.split(separator: "-").map { Int($0)! } }
+            #expect(!pairs.isEmpty)
+            for pair in pairs {
+                #expect(pair.count == 2 && (0..<source.split(separator: " ").count).contains(pair[0]))
+                #expect((0..<parts[0].split(separator: " ").count).contains(pair[1]), "\(line)")
+            }
+            textPairs.append(pairs)
+        }
+        let mapDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("attention-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: mapDirectory) }
+        let json = try Self.run(["--model", Self.model, "--alignment", "--attention", "--max-length", "8",
+                                 "--output-format", "json", "--attention-map", mapDirectory], input: Array(input.utf8))
+        #expect(json.status == 0, "\(json.stderr)")
+        for (number, line) in json.lines.enumerated() {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            #expect(object["alignment"] as? [[Int]] == textPairs[number], "the same pairs as in text")
+            let attention = object["attention"] as! [[String: Any]]
+            #expect(attention.count == (number == 0 ? 2 : 1), "one entry per sentence")
+            for entry in attention {
+                let weights = entry["weights"] as! [[Double]]
+                let source = entry["source_pieces"] as! [String], target = entry["target_pieces"] as! [String]
+                #expect(source.last == "</s>" && weights.count == target.count)
+                for row in weights {
+                    #expect(row.count == source.count && abs(row.reduce(0, +) - 1) < 1e-4)
+                }
+            }
+            let page = try String(contentsOfFile: "\(mapDirectory)/line-00000\(number + 1).html", encoding: .utf8)
+            #expect(page.contains("<svg") && page.contains("dogs") == (number == 0))
+        }
+        let heads = try Self.run(["--model", Self.model, "--attention", "--attention-heads", "all", "--attention-layer", "0",
+                                  "--max-length", "4", "--output-format", "json"], input: Array("Two dogs.\n".utf8))
+        let object = try JSONSerialization.jsonObject(with: Data(heads.lines[0].utf8)) as! [String: Any]
+        let entry = (object["attention"] as! [[String: Any]])[0]
+        #expect((entry["heads"] as! [[[Double]]]).count == 4 && entry["layer"] as? Int == 0 && entry["weights"] == nil)
+    }
+
     @Test(arguments: [["--beam-size", "0"], ["--batch-size", "0"], ["--threads", "0"], ["--max-length", "-1"],
                       ["--min-length", "-2"], ["--output-format", "xml"], ["--n-best", "5", "--beam-size", "2"],
-                      ["--no-such-option"]])
+                      ["--no-such-option"], ["--attention"], ["--alignment", "--n-best", "2"],
+                      ["--alignment", "--attention-layer", "2"], ["--alignment", "--attention-heads", "some"]])
     func badOptionsExitWithStatus2(arguments: [String]) throws {
         let run = try Self.run(["--model", Self.model] + arguments)
         #expect(run.status == 2, "\(arguments): \(run.stderr)")
