@@ -7,9 +7,11 @@ the DOM Chromium dumps that the script drew the heatmap: one cell per weight, th
 labels of the pieces in the page's own embedded JSON (data-piece and the text shown), the layer
 and head selectors with one option per layer and per head (+ "mean of heads"), the tabs, the
 sentence selector, and that highlighting a row (#row=0, as hovering does) marks the source pieces
-it attended to most. It then takes screenshots and checks, by decoding the PNG, that the heatmap's
-region is painted and the page is not blank, with JavaScript on and off (the page carries a static
-first view). Standard library only.
+it attended to most. In a temporary copy of the page with a small driver script it then uses the
+page's own event handlers (choose a head and a layer, hover a cell, leave, click the decoder tab) and
+checks what was redrawn. Last it takes screenshots and checks, by decoding the PNG, that the
+heatmap's region is painted and the page is not blank, with JavaScript on and off (the page carries
+a static first view). Standard library only; about 10 s a page.
 
     scripts/check-attention-page.py PAGE.html|DIR... [--screenshot-dir DIR] [--expect-source TEXT]...
 
@@ -31,6 +33,42 @@ import tempfile
 import zlib
 
 TABS = ("cross", "encoder", "decoder")
+
+# Drives the page's own event handlers as a user would (pick a head and a layer, hover a cell,
+# leave, open the decoder tab) and records what the page showed after each step.
+INTERACTION = """<script>
+(() => {
+  const out = {};
+  const svg = document.getElementById('heatmap');
+  const change = (id, value) => {
+    const select = document.getElementById(id);
+    select.value = value;
+    select.dispatchEvent(new Event('change'));
+  };
+  try {
+    change('head', '0');
+    out.head = svg.getAttribute('data-head');
+    change('layer', '0');
+    out.layer = svg.getAttribute('data-layer');
+    const cells = svg.querySelectorAll('rect.cell');
+    const cell = cells[Math.min(cells.length - 1, Number(svg.getAttribute('data-columns')))];
+    out.hovered = cell.getAttribute('data-row');
+    cell.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+    out.active = [...svg.querySelectorAll('[data-active]')].map(e => e.getAttribute('data-row'));
+    out.attended = svg.querySelectorAll('[data-attended]').length;
+    svg.dispatchEvent(new MouseEvent('mouseleave'));
+    out.activeAfterLeave = svg.querySelectorAll('[data-active]').length;
+    document.querySelector('button[data-tab="decoder"]').click();
+    out.tab = svg.getAttribute('data-tab');
+    out.layerOptions = document.getElementById('layer').options.length;
+    out.fragment = location.hash;
+  } catch (error) {
+    out.error = String(error);
+  }
+  document.body.setAttribute('data-interaction', JSON.stringify(out));
+})();
+</script>
+"""
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -42,8 +80,8 @@ def find_chromium(explicit):
     for candidate in ([explicit] if explicit else [os.environ.get("CHROMIUM")] + list(CHROMIUM_NAMES)):
         if candidate and (shutil.which(candidate) or os.path.isfile(candidate)):
             return shutil.which(candidate) or candidate
-    sys.exit("check-attention-page: Chromium not found (looked for --chromium, $CHROMIUM, "
-             + ", ".join(CHROMIUM_NAMES) + "). Install it: apt-get install -y chromium")
+    usage_error("Chromium not found (looked for --chromium, $CHROMIUM, " + ", ".join(CHROMIUM_NAMES)
+                + "). Install it: apt-get install -y chromium")
 
 
 class Browser:
@@ -91,6 +129,11 @@ class Browser:
 
 class Failure(Exception):
     pass
+
+
+def usage_error(message):
+    print(f"check-attention-page: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,7 +353,32 @@ class Checker:
         boxes = {}
         for index, tab in views:
             boxes[(index, tab)] = self.check_view(url, sentences, index, tab)
+        self.check_interaction(path, sentences[0])
         self.check_screenshots(path, url, boxes)
+
+    def check_interaction(self, path, sentence):
+        cross, decoder = sentence["cross"], sentence["decoder"]
+        if cross["rows"] == 0 or cross["layers"] == 0 or cross["heads"] == 0:
+            print("  --  interaction not checked: the first sentence's cross-attention is empty")
+            return
+        driven = pathlib.Path(self.browser.profile) / f"{path.stem}-interaction.html"
+        driven.write_text(path.read_text(encoding="utf-8").replace("</body>", INTERACTION + "</body>"), encoding="utf-8")
+        body = next(n for n in parse(self.browser.dom(driven.as_uri())).walk() if n.tag == "body")
+        self.expect("data-interaction" in body.attrs, "interaction: the driver script did not run")
+        seen = json.loads(body.attrs["data-interaction"])
+        self.expect("error" not in seen, f"interaction: {seen.get('error')}")
+        self.expect(seen["head"] == "0" and seen["layer"] == "0",
+                    f"interaction: choosing head 1 and layer 1 drew head {seen['head']} layer {seen['layer']}")
+        self.expect(seen["active"] == [seen["hovered"]] and seen["attended"] > 0,
+                    f"interaction: hovering a cell of row {seen['hovered']} marked rows {seen['active']} "
+                    f"and {seen['attended']} attended columns")
+        self.expect(seen["activeAfterLeave"] == 0, "interaction: leaving the heatmap kept the highlight")
+        self.expect(seen["tab"] == "decoder" and seen["layerOptions"] == decoder["layers"],
+                    f"interaction: the decoder tab drew {seen['tab']!r} with {seen['layerOptions']} layer options")
+        self.expect("tab=decoder" in seen["fragment"], f"interaction: the URL fragment {seen['fragment']!r} "
+                    "does not keep the view")
+        print(f"  ok  interaction: head and layer selectors redraw, hovering row {seen['hovered']} highlights it and "
+              f"{seen['attended']} attended columns, leaving clears it, the decoder tab redraws, the fragment follows")
 
     def check_view(self, url, sentences, index, tab):
         sentence = sentences[index]
@@ -418,9 +486,9 @@ def pages(paths):
         elif path.is_file():
             found.append(path)
         else:
-            sys.exit(f"check-attention-page: {name}: no such file or directory")
+            usage_error(f"{name}: no such file or directory")
     if not found:
-        sys.exit("check-attention-page: no .html pages to check")
+        usage_error("no .html pages to check")
     return found
 
 
