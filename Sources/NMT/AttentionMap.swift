@@ -258,15 +258,16 @@ struct PieceLabel {
     }
 }
 
-/// Where the heatmap's parts go. Cells shrink as pieces grow in number, so a long sentence still
-/// fits a screen; labels get the room their text needs. The page's script computes the same
-/// numbers (function layout).
+/// Where the heatmap's parts go. Cells shrink as pieces grow in number, so that a sentence of up
+/// to 40 pieces fits in 560 px, but not below 14 px, where the labels (10 px) stop being readable;
+/// labels get the room their text needs. The page's script computes the same numbers (function layout).
 struct HeatmapLayout {
     /// Column labels are rotated so that long pieces do not overlap their neighbours.
     static let columnLabelAngle = 60.0
 
     let cell: Double
-    let cellGap: Double
+    /// A white line between cells, so neighbours of the same colour still read as cells.
+    let cellGap = 1.0
     let fontSize: Double
     /// Where the grid starts: the room left of it for row labels, above it for column labels.
     let left: Double
@@ -276,7 +277,7 @@ struct HeatmapLayout {
 
     init(rows: [PieceLabel], columns: [PieceLabel]) {
         let longest = max(rows.count, columns.count, 1)
-        let cell = min(32, max(12, (560 / Double(longest)).rounded(.down)))
+        let cell = min(32, max(14, (560 / Double(longest)).rounded(.down)))
         let fontSize = min(13, max(8, (cell * 0.72).rounded(.down)))
         let angle = Self.columnLabelAngle * .pi / 180
         let rowWidth = rows.map { $0.estimatedWidth(fontSize: fontSize) }.max() ?? 0
@@ -288,7 +289,6 @@ struct HeatmapLayout {
             right = max(right, left + (Double(j) + 0.5) * cell + width * cos(angle) + fontSize)
         }
         (self.cell, self.fontSize, self.left) = (cell, fontSize, left)
-        cellGap = cell >= 14 ? 1 : 0
         top = max(30, ((columnWidths.max() ?? 0) * sin(angle) + 16).rounded(.up))
         width = (right + 8).rounded(.up)
         height = top + Double(rows.count) * cell + 8
@@ -378,7 +378,7 @@ extension AttentionMap {
         #heatmap [data-attended] { fill: #cf222e; font-weight: 700; }
         #heatmap .cell { transition: opacity .08s; }
         #legend text { fill: #57606a; }
-        .side { width: 240px; margin: 0; }
+        .side { width: 240px; margin: 0; position: sticky; top: 12px; }
         #readout { margin: 10px 0 0; min-height: 4.5em; }
         #readout b { color: #0969da; }
         .note { color: #57606a; font-size: 13px; margin-top: 18px; }
@@ -447,7 +447,7 @@ extension AttentionMap {
 
         // As HeatmapLayout in AttentionMap.swift.
         function layout(rows, columns) {
-          const cell = Math.min(32, Math.max(12, Math.floor(560 / Math.max(rows.length, columns.length, 1))));
+          const cell = Math.min(32, Math.max(14, Math.floor(560 / Math.max(rows.length, columns.length, 1))));
           const fontSize = Math.min(13, Math.max(8, Math.floor(cell * 0.72)));
           const a = ANGLE * Math.PI / 180;
           const rowWidth = Math.max(0, ...rows.map(l => estimatedWidth(l, fontSize)));
@@ -456,7 +456,7 @@ extension AttentionMap {
           const top = Math.max(30, Math.ceil(Math.max(0, ...columnWidths) * Math.sin(a) + 16));
           let right = left + columns.length * cell;
           columnWidths.forEach((w, j) => { right = Math.max(right, left + (j + 0.5) * cell + w * Math.cos(a) + fontSize); });
-          return { cell, gap: cell >= 14 ? 1 : 0, fontSize, left, top,
+          return { cell, gap: 1, fontSize, left, top,
                    width: Math.ceil(right + 8), height: top + rows.length * cell + 8 };
         }
 

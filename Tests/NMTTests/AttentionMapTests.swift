@@ -162,6 +162,9 @@ import Testing
                 Self.sentence(source: ["▁日本", "語", "の", "文", "です", "。", "</s>"],
                               target: ["▁This", "▁is", "▁a", "▁Japanese", "▁sentence", ".", "</s>"])]),
             "empty.html": AttentionMap(title: "", sentences: []),
+            "long.html": AttentionMap(title: "long", sentences: [
+                Self.sentence(source: (Array(repeating: long.dropLast(), count: 4).joined() + ["▁internationalization", "</s>"]),
+                              target: (Array(repeating: longTarget.dropLast(), count: 4).joined() + ["</s>"]))]),
         ]
         for (name, map) in pages { try map.html().write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
     }
