@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, if missing: SentencePiece and ICU.
+# `install-deps.sh test` adds what the test suite's browser checks need: Chromium.
 set -euo pipefail
 packages=(libsentencepiece-dev libicu-dev)
+[ "${1:-}" = test ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
