@@ -8,11 +8,11 @@ configurations (built as tools/parity.py builds them, no download), and --alignm
    tokens differ are reported, not compared.
 2. `translate --alignment` on the 1,000 lines of test_2016_flickr: every line parses as
    `translation ||| s-t ...` and every index lies within the source line's and the
-   translation's words. Run on the same models and on models/tiny.bin.
+   translation's words. Run on the same models (greedy, as above) and on models/tiny.bin
+   (default beam 4).
 
     python tools/attention_parity.py [--lines 20] [--work runs/parity]
 """
-import argparse
 import json
 import os
 import subprocess
@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from convert_marian import convert  # noqa: E402
-from parity import SHAPES, build  # noqa: E402
+from parity import SHAPES, argument_parser, build  # noqa: E402
 
 
 def ours_attention(binary, model, lines, max_length):
@@ -51,8 +51,8 @@ def reference_attention(model, tok, line, max_length):
     return ids, rows
 
 
-def check_alignment(binary, model, lines):
-    out = subprocess.run([binary, "--model", model, "--alignment", "--threads", "2"],
+def check_alignment(binary, model, lines, extra=()):
+    out = subprocess.run([binary, "--model", model, "--alignment", "--threads", "2", *extra],
                          input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
     outputs = out.stdout.splitlines()
     assert len(outputs) == len(lines), f"{len(outputs)} output lines for {len(lines)}"
@@ -72,11 +72,7 @@ def check_alignment(binary, model, lines):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--opus", default=os.path.join(ROOT, "..", "shared", "data", "opus-mt-en-mg"))
-    p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "multi30k", "test_2016_flickr.en"))
-    p.add_argument("--work", default=os.path.join(ROOT, "runs", "parity"))
-    p.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "translate"))
+    p = argument_parser(__doc__)
     p.add_argument("--lines", type=int, default=20)
     p.add_argument("--alignment-lines", type=int, default=1000)
     p.add_argument("--max-length", type=int, default=48)
@@ -110,8 +106,9 @@ def main():
             worst = max(worst, max(abs(a - b) for wr, rr in zip(weights, rows) for a, b in zip(wr, rr)))
             compared += 1
         entry = {"lines": len(lines), "compared": compared, "tokens_differ": differing,
-                 "max_abs_difference": worst, "alignment": check_alignment(args.binary, binary_model,
-                                                                           all_lines[:args.alignment_lines])}
+                 "max_abs_difference": worst, "alignment": check_alignment(
+                     args.binary, binary_model, all_lines[:args.alignment_lines],
+                     ["--beam-size", "1", "--max-length", str(args.max_length)])}
         ok &= worst <= args.tolerance and compared > 0 and entry["alignment"]["invalid"] == 0
         report[shape] = entry
         print(f"{shape}: cross-attention (last layer, head mean) on {compared}/{len(lines)} lines: "

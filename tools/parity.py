@@ -58,6 +58,17 @@ def build(opus_dir, out_dir, overrides, seed, init_std):
         shutil.copy(os.path.join(opus_dir, name), os.path.join(out_dir, name))
 
 
+def argument_parser(doc):
+    """The options every parity tool shares: where the OPUS-MT files, the test lines, the work
+    folder and our binary are."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--opus", default=os.path.join(ROOT, "..", "shared", "data", "opus-mt-en-mg"))
+    p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "multi30k", "test_2016_flickr.en"))
+    p.add_argument("--work", default=os.path.join(ROOT, "runs", "parity"))
+    p.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "translate"))
+    return p
+
+
 def run_ours(binary, model, lines, beam, max_length, lp, batch):
     args = [binary, "--model", model, "--beam-size", str(beam), "--max-length", str(max_length),
             "--length-penalty", str(lp), "--batch-size", str(batch), "--output-format", "json", "--threads", "2"]
@@ -133,11 +144,7 @@ def explain(model, tok, line, ours, ref, lp, beam):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--opus", default=os.path.join(ROOT, "..", "shared", "data", "opus-mt-en-mg"))
-    p.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "multi30k", "test_2016_flickr.en"))
-    p.add_argument("--work", default=os.path.join(ROOT, "runs", "parity"))
-    p.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "translate"))
+    p = argument_parser(__doc__)
     p.add_argument("--inspect", default=os.path.join(ROOT, ".build", "release", "nmt-inspect"))
     p.add_argument("--lines", type=int, default=1000)
     p.add_argument("--max-length", type=int, default=48)
