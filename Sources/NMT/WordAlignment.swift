@@ -2,7 +2,8 @@
 /// prints it: each target word is aligned to the source word its pieces attended to most.
 ///
 /// Pieces are mapped to words by SentencePiece's word-start mark `▁`: a word is a piece that
-/// starts with it and the pieces after it that do not. `</s>` takes part on neither side.
+/// starts with it and the pieces after it that do not, so words are what whitespace separates
+/// in the text. `</s>` takes part on neither side.
 public enum WordAlignment {
     /// (source word, target word) pairs of a line's best translation, word indices counted over
     /// the whole line (its segments' words one after the other), ordered by target word, then
@@ -41,12 +42,18 @@ public enum WordAlignment {
         pairs.map { "\($0.source)-\($0.target)" }.joined(separator: " ")
     }
 
-    /// The word index of each piece; nil for `</s>` and other control pieces.
+    /// The word index of each piece: words as whitespace separates them in the decoded text.
+    /// nil for `</s>`, `<pad>` and a piece that is only `▁` (it decodes to a space, no text).
     static func wordIndices(_ pieces: [String]) -> [Int?] {
-        var word = -1
+        var word = -1, startsWord = true
         return pieces.map { piece in
             if piece == "</s>" || piece == "<pad>" { return nil }
-            if piece.hasPrefix("\u{2581}") || word < 0 { word += 1 }
+            if piece.hasPrefix("\u{2581}") { startsWord = true }
+            if piece.allSatisfy({ $0 == "\u{2581}" }) { return nil }
+            if startsWord || word < 0 {
+                word += 1
+                startsWord = false
+            }
             return word
         }
     }
