@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build needs, if missing: SentencePiece and ICU.
+# Installs the Debian packages the build needs, if missing: SentencePiece and ICU, and any
+# packages named as arguments (scripts/test.sh adds chromium, for the web page check).
 set -euo pipefail
-packages=(libsentencepiece-dev libicu-dev)
+packages=(libsentencepiece-dev libicu-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

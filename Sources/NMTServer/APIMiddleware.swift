@@ -11,6 +11,7 @@ struct APIMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
+        metrics.requestStarted()
         let path = request.uri.path
         let route = routes.contains(path) ? path : "other"
         var response: Response

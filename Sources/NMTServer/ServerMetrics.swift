@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics (`GET /metrics`, text format 0.0.4): requests and errors by
 /// route and status, lines and tokens translated, batch sizes, the queue, latencies.
@@ -14,6 +15,8 @@ public final class ServerMetrics: Sendable {
     private let batchLines: ValueHistogram
     private let batchTokens: ValueHistogram
     private let batchSeconds: DurationHistogram
+    private let received = Atomic<Int>(0)
+    private let answered = Atomic<Int>(0)
     private static let latencyBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
         .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
@@ -38,8 +41,17 @@ public final class ServerMetrics: Sendable {
         batchSeconds = registry.makeDurationHistogram(descriptor: Self.name("batch_duration", "seconds", "Time to translate one batch."), buckets: Self.latencyBuckets)
     }
 
+    /// Requests the routes began to handle, and those they produced a response for (the server
+    /// logs both when it stops: equal when every accepted request was answered).
+    public var requestCounts: (received: Int, answered: Int) {
+        (received.load(ordering: .acquiring), answered.load(ordering: .acquiring))
+    }
+
+    func requestStarted() { received.add(1, ordering: .releasing) }
+
     /// One finished request: its route, status and time from receipt to response.
     func request(route: String, status: Int, duration: Duration) {
+        answered.add(1, ordering: .releasing)
         registry.makeCounter(descriptor: Self.name("requests", "total", "HTTP requests by route and status."), labels: [("route", route), ("status", String(status))]).increment()
         if status >= 400 {
             registry.makeCounter(descriptor: Self.name("errors", "total", "HTTP requests answered with an error, by route and status."), labels: [("route", route), ("status", String(status))]).increment()

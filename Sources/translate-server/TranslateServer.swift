@@ -57,10 +57,13 @@ struct TranslateServer: AsyncParsableCommand {
                 host: server.host, port: server.port, decoding: decoding.options, batching: batching.batching,
                 limits: limits.limits, apiKeys: keys, idleTimeout: server.idleTimeout,
                 maxConnections: server.maxConnections == 0 ? nil : server.maxConnections)
-            let app = try TranslationServer.application(models: served, configuration: configuration, logger: logger)
+            let metrics = ServerMetrics()
+            let app = try TranslationServer.application(models: served, configuration: configuration, metrics: metrics,
+                                                        logger: logger)
             logger.info("serving on http://\(server.host):\(server.port) (batching \(batching.noBatching ? "off" : "on"), \(threads) threads)")
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
-            logger.info("stopped")
+            let counts = metrics.requestCounts
+            logger.info("stopped: \(counts.received) requests received, \(counts.answered) answered")
         } catch let error as ServerSetupError {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
