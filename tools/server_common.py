@@ -68,6 +68,7 @@ class Server:
         self.process = None
         self.exit_status = None
         self.log = ""
+        self.health_checks = 0  # /health requests answered while waiting for the server (it counts them)
 
     def __enter__(self):
         if self.binary is None:
@@ -77,7 +78,7 @@ class Server:
         self.process = subprocess.Popen([self.binary, "--model", MODEL, "--port", str(self.port), *self.args],
                                         stdout=self.log_file, stderr=subprocess.STDOUT)
         try:
-            wait_ready(self.url, 60, self.process)
+            self.health_checks = wait_ready(self.url, 60, self.process)
         except Exception:
             self.stop()
             print(self.log, file=sys.stderr)
@@ -113,14 +114,16 @@ class Server:
 
 
 def wait_ready(url, seconds, process=None):
-    deadline = time.time() + seconds
+    """Waits for /health to answer 200; returns how many requests the server answered meanwhile."""
+    deadline, answered = time.time() + seconds, 0
     while time.time() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"translate-server exited with status {process.returncode}")
         try:
             with urllib.request.urlopen(url + "/health", timeout=2) as r:
+                answered += 1
                 if r.status == 200:
-                    return
+                    return answered
         except (urllib.error.URLError, ConnectionError, socket.timeout):
             time.sleep(0.1)
     raise RuntimeError(f"{url}/health did not answer within {seconds} s")

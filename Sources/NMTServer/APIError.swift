@@ -10,6 +10,8 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
     /// Seconds after which a client may retry (sent as `Retry-After` with 429 and 503).
     public var retryAfter: Int?
+    /// The methods a path takes (sent as `Allow` with 405).
+    public var allow: String?
 
     public init(_ status: HTTPResponse.Status, _ message: String, retryAfter: Int? = nil) {
         self.status = status
@@ -25,6 +27,7 @@ public struct APIError: Error, Equatable, Sendable, CustomStringConvertible {
     public var response: Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow { headers[.allow] = allow }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONBody.encode(["error": message]))))
     }
 

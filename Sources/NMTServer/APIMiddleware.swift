@@ -18,7 +18,12 @@ struct APIMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            let apiError = APIError(error)
+            var apiError = APIError(error)
+            // A known path with a method it does not take: 405, not the router's 404.
+            if apiError.status == .notFound, routes.contains(path) {
+                apiError = APIError(.methodNotAllowed, "Method \(request.method) is not allowed on \(path)")
+                apiError.allow = ["/translate", "/detect"].contains(path) ? "POST" : "GET"
+            }
             if apiError.status == .internalServerError {
                 context.logger.error("\(request.method) \(path): \(error)")
             }

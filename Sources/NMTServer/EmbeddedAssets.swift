@@ -154,7 +154,7 @@ paths:
           application/json:
             schema: { $ref: '#/components/schemas/TranslateRequest' }
           application/x-www-form-urlencoded:
-            schema: { $ref: '#/components/schemas/TranslateRequest' }
+            schema: { $ref: '#/components/schemas/TranslateForm' }
       responses:
         '200':
           description: Translation
@@ -183,7 +183,7 @@ paths:
           application/json:
             schema: { $ref: '#/components/schemas/DetectRequest' }
           application/x-www-form-urlencoded:
-            schema: { $ref: '#/components/schemas/DetectRequest' }
+            schema: { $ref: '#/components/schemas/DetectForm' }
       responses:
         '200':
           description: Candidate languages, best first
@@ -267,7 +267,7 @@ paths:
           description: The OpenAPI document
           content:
             application/yaml:
-              schema: { type: string }
+              schema: { type: object }
   /:
     get:
       summary: The web page (translation as you type)
@@ -286,7 +286,7 @@ components:
       properties:
         q:
           description: Text to translate, or an array of texts (the answer is then an array too)
-          oneOf:
+          anyOf:
             - { type: string, minLength: 1 }
             - { type: array, minItems: 1, items: { type: string } }
         source: { type: string, minLength: 1, description: 'Language code of q, or auto', example: en }
@@ -294,22 +294,33 @@ components:
         format: { type: string, enum: [text, html], default: text }
         alternatives: { type: integer, minimum: 0, maximum: 8, default: 0 }
         api_key: { type: string, description: 'Required when the server runs with --api-keys' }
+    TranslateForm:
+      description: TranslateRequest as a urlencoded form (q is one text; a repeated q gives an array)
+      type: object
+      required: [q, source, target]
+      properties:
+        q: { type: string, minLength: 1 }
+        source: { type: string, minLength: 1, example: en }
+        target: { type: string, minLength: 1, example: de }
+        format: { type: string, enum: [text, html], default: text }
+        alternatives: { type: integer, minimum: 0, maximum: 8, default: 0 }
+        api_key: { type: string }
     TranslateResponse:
       type: object
       required: [translatedText]
       properties:
         translatedText:
-          oneOf:
+          anyOf:
             - { type: string }
             - { type: array, items: { type: string } }
         alternatives:
           description: Present when alternatives was asked for; an array per text when q is an array
-          oneOf:
+          anyOf:
             - { type: array, items: { type: string } }
             - { type: array, items: { type: array, items: { type: string } } }
         detectedLanguage:
           description: Present when source is auto; an array when q is an array
-          oneOf:
+          anyOf:
             - { $ref: '#/components/schemas/DetectedLanguage' }
             - { type: array, items: { $ref: '#/components/schemas/DetectedLanguage' } }
     DetectRequest:
@@ -317,9 +328,15 @@ components:
       required: [q]
       properties:
         q:
-          oneOf:
+          anyOf:
             - { type: string, minLength: 1 }
-            - { type: array, items: { type: string } }
+            - { type: array, minItems: 1, items: { type: string, minLength: 1 } }
+        api_key: { type: string }
+    DetectForm:
+      type: object
+      required: [q]
+      properties:
+        q: { type: string, minLength: 1 }
         api_key: { type: string }
     DetectedLanguage:
       type: object

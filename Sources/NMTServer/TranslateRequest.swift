@@ -68,7 +68,11 @@ struct DetectRequest: Sendable {
         switch fields["q"] {
         case nil: throw .badRequest("Invalid request: missing q parameter")
         case .string(let q)?: text = q
-        case .strings(let q)?: text = q.joined(separator: "\n")
+        case .strings(let q)?:
+            guard !q.isEmpty, q.allSatisfy({ !$0.isEmpty }) else {
+                throw .badRequest("Invalid request: q must not be empty nor hold an empty text")
+            }
+            text = q.joined(separator: "\n")
         case let other?: throw .badRequest("Invalid request: q must be a string, got \(other.typeName)")
         }
         guard !text.isEmpty else { throw .badRequest("Invalid request: missing q parameter") }

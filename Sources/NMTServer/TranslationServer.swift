@@ -73,14 +73,16 @@ public enum TranslationServer {
         router.post("/translate") { request, _ in
             let fields = try RequestFields(body: try await RequestBodyReader.read(request, limits: limits),
                                            contentType: request.headers[.contentType])
-            try service.apiKeys?.check(try fields.string("api_key"))
+            let key = try fields.string("api_key")  // a string even when no key is required
+            try service.apiKeys?.check(key)
             let translate = try TranslateRequest(fields, limits: limits)
             return JSONBody.response(try await service.translate(translate))
         }
         router.post("/detect") { request, _ in
             let fields = try RequestFields(body: try await RequestBodyReader.read(request, limits: limits),
                                            contentType: request.headers[.contentType])
-            try service.apiKeys?.check(try fields.string("api_key"))
+            let key = try fields.string("api_key")  // a string even when no key is required
+            try service.apiKeys?.check(key)
             return JSONBody.response(service.detect(try DetectRequest(fields, limits: limits)))
         }
         return router
