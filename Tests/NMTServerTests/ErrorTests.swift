@@ -63,6 +63,12 @@ import Testing
                                                  body: ByteBuffer(string: "x")), .unsupportedMediaType, "content type")
             expectError(try await client.postJSON("/detect", ["q": 3]), .badRequest, "q must be a string")
             expectError(try await client.execute(uri: "/nowhere", method: .get), .notFound, "Not found")
+            let put = try await client.execute(uri: "/translate", method: .put, headers: json, body: ByteBuffer(string: "{}"))
+            expectError(put, .methodNotAllowed, "not allowed")
+            #expect(put.headers[.allow] == "POST")
+            expectError(try await client.postJSON("/detect", ["q": ["", ""]]), .badRequest, "empty")
+            expectError(try await client.postJSON("/translate", ["q": "a", "source": "en", "target": "de", "api_key": 7]),
+                        .badRequest, "api_key must be a string")
             // Still serving.
             let ok = try await client.postJSON("/translate", ["q": "A dog.", "source": "en", "target": "de"])
             #expect(ok.status == .ok)
