@@ -33,6 +33,8 @@ public actor TranslationBatcher: Service {
     var queued: Int { queuedLines }
     private var wake: CheckedContinuation<Void, Never>?
     private var stopping = false
+    /// Requests in the last batch: more than one means concurrent clients, worth waiting for.
+    private var lastBatchRequests = 0
     private var running = false
 
     /// decoding: the server's options; `nBest` is set per request (`alternatives`).
@@ -99,13 +101,16 @@ public actor TranslationBatcher: Service {
                 await withCheckedContinuation { wake = $0 }
                 continue
             }
-            // Wait out the collection window unless the budget is already full.
-            if batching.enabled, batching.window > .zero,
+            // Wait out the collection window unless the budget is already full, or nothing says
+            // other requests are coming: a lone client (the last batch was one request and no
+            // other waits) would only pay the window as latency.
+            if batching.enabled, batching.window > .zero, lastBatchRequests > 1 || pending.count > 1,
                pending.lazy.filter({ $0.model == first.model }).reduce(0, { $0 + $1.tokens }) < batching.maxTokens {
                 let deadline = first.arrival.advanced(by: batching.window)
                 if deadline > .now { try? await Task.sleep(until: deadline, clock: .continuous) }
             }
             let batch = takeBatch()
+            lastBatchRequests = batch.count
             queuedLines -= batch.reduce(0) { $0 + $1.lines.count }
             metrics?.queue(lines: queuedLines)
             let results = await run(batch)
