@@ -6,6 +6,9 @@ import PackageDescription
 //   NMTText (sentences, over ICU)  →  NMTFormat (model file)  →  NMTTokenizer (over SentencePiece)
 //   →  NMTModel (layers, attention, cache, Transformer; C kernels)  →  NMTDecoding (searches)
 //   →  NMT (translator)  →  translate (CLI)
+//                         →  NMTServer (HTTP API over Hummingbird)  →  translate-server
+// Only NMTServer and translate-server depend on Hummingbird and SwiftNIO: the NMT library product and the
+// translate command do not.
 let package = Package(
     name: "swift-nmt",
     products: [
@@ -13,10 +16,15 @@ let package = Package(
         .executable(name: "translate", targets: ["translate"]),
         .executable(name: "nmt-inspect", targets: ["nmt-inspect"]),
         .executable(name: "nmt-quantize", targets: ["nmt-quantize"]),
+        .executable(name: "translate-server", targets: ["translate-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -59,6 +67,34 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/nmt-quantize"
+        ),
+        .target(
+            name: "NMTServer",
+            dependencies: [
+                "NMT",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/NMTServer"
+        ),
+        .executableTarget(
+            name: "translate-server",
+            dependencies: [
+                "NMTServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/translate-server"
+        ),
+        .testTarget(
+            name: "NMTServerTests",
+            dependencies: [
+                "NMTServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/NMTServerTests"
         ),
         .testTarget(name: "NMTTextTests", dependencies: ["NMTText"], path: "Tests/NMTTextTests"),
         .testTarget(

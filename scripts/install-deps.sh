@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build needs, if missing: SentencePiece and ICU.
-# `install-deps.sh test` adds what the test suite's browser checks need: Chromium.
+# Installs the Debian packages the build needs, if missing: SentencePiece and ICU, and any
+# packages named as arguments (scripts/test.sh adds chromium, for the browser checks).
 set -euo pipefail
-packages=(libsentencepiece-dev libicu-dev)
-[ "${1:-}" = test ] && packages+=(chromium)
+packages=(libsentencepiece-dev libicu-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Command 1: install what is missing, build in release mode (translate, nmt-quantize, nmt-inspect),
+# Command 1: install what is missing, build in release mode (translate, translate-server, nmt-quantize,
+# nmt-inspect),
 # translate the example input.
 set -euo pipefail
 cd "$(dirname "$0")/.."

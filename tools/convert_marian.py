@@ -2,12 +2,17 @@
 """Convert a Hugging Face MarianMT / OPUS-MT checkpoint into one model file (docs/FORMAT.md).
 
     python tools/convert_marian.py --model HF_DIR --output model.bin [--dtype f32|f16|i8]
+        [--source-language en --target-language de]
 
 HF_DIR holds config.json, model.safetensors or pytorch_model.bin, source.spm, target.spm,
 vocab.json (and target_vocab.json for models with separate vocabularies). The weights are loaded
 with transformers' MarianMTModel, the reference implementation, so tying and sharing are resolved
 exactly as it resolves them. Anything the engine would not reproduce exactly is refused with the
 config field and value named.
+
+The file records the model's language codes (source_language, target_language; translate-server
+routes requests by them): given with --source-language / --target-language, or read from an
+OPUS-MT directory name such as opus-mt-en-de (none are recorded when neither gives them).
 """
 import argparse
 import json
@@ -16,7 +21,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nmt_format import vocabulary_blob, write_model  # noqa: E402
+from nmt_format import FormatError, languages_from_name, vocabulary_blob, with_languages, write_model  # noqa: E402
 
 
 class Unsupported(Exception):
@@ -63,7 +68,7 @@ def load_vocab(path, size, side):
     return pieces, mapping
 
 
-def convert(model_dir, output, dtype="f32"):
+def convert(model_dir, output, dtype="f32", source_language=None, target_language=None):
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
     check_config(cfg)
@@ -71,7 +76,11 @@ def convert(model_dir, output, dtype="f32"):
     from transformers import MarianMTModel
 
     model = MarianMTModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
-    return write(model, model_dir, output, dtype)
+    named = languages_from_name(model_dir)
+    if source_language is None and target_language is None:
+        source_language, target_language = named
+    overrides = with_languages({}, source_language, target_language)
+    return write(model, model_dir, output, dtype, overrides=overrides)
 
 
 def write(model, model_dir, output, dtype="f32", overrides=None):
@@ -156,10 +165,15 @@ def main():
     p.add_argument("--model", required=True, help="Hugging Face MarianMT checkpoint directory")
     p.add_argument("--output", required=True, help="model file to write")
     p.add_argument("--dtype", choices=["f32", "f16", "i8"], default="f32")
+    p.add_argument("--source-language", help="ISO 639 code of the source language (default: from an opus-mt-XX-YY "
+                   "directory name; none recorded otherwise)")
+    p.add_argument("--target-language", help="ISO 639 code of the target language (default: as --source-language)")
     args = p.parse_args()
+    if (args.source_language is None) != (args.target_language is None):
+        p.error("give both --source-language and --target-language, or neither")
     try:
-        convert(args.model, args.output, args.dtype)
-    except (Unsupported, FileNotFoundError, KeyError) as e:
+        convert(args.model, args.output, args.dtype, args.source_language, args.target_language)
+    except (Unsupported, FormatError, FileNotFoundError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     print(f"wrote {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB)")

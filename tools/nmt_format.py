@@ -3,6 +3,7 @@
 reads model files through read_model / read_header here, never by unpacking bytes itself."""
 import json
 import os
+import re
 import struct
 import zlib
 
@@ -152,9 +153,43 @@ def read_model(path, widen=False):
     return header["config"], tensors, blobs
 
 
+LANGUAGE_FIELDS = ("source_language", "target_language")
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2}[A-Za-z0-9-]{0,33}")
+
+
+def is_language_code(code):
+    """An ISO 639 code (en, deu), optionally with BCP 47 subtags (pt-BR): what the Swift loader
+    accepts in source_language / target_language (ModelConfig.isLanguageCode)."""
+    return isinstance(code, str) and _LANGUAGE_CODE.fullmatch(code) is not None
+
+
+def languages_from_name(name):
+    """(source, target) ISO 639 codes from an OPUS-MT name such as 'Helsinki-NLP/opus-mt-en-de' or
+    'opus-mt-en-de/', or (None, None) when the name does not have that form (multilingual groups
+    such as opus-mt-en-ROMANCE included: their target is chosen per line, not by the file)."""
+    m = re.search(r"opus-mt-([a-z]{2,3})-([a-z]{2,3})(?![A-Za-z0-9])", os.path.basename(os.path.normpath(name)))
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+def with_languages(config, source, target):
+    """A copy of config recording the model's source and target language codes (optional header
+    fields, docs/FORMAT.md); None leaves a field out."""
+    config = {k: v for k, v in config.items() if k not in LANGUAGE_FIELDS}
+    for field, code in zip(LANGUAGE_FIELDS, (source, target)):
+        if code is None:
+            continue
+        if not is_language_code(code):
+            raise FormatError(f"{field} {code!r} is not an ISO 639 code such as 'en'")
+        config[field] = code
+    return config
+
+
 def write_model(path, config, tensors, blobs, dtype="f32"):
     """config: dict of header fields; tensors: ordered {name: array}; blobs: {name: bytes}.
     Identical blobs are stored once and referenced twice."""
+    for field in LANGUAGE_FIELDS:
+        if field in config and not is_language_code(config[field]):
+            raise FormatError(f"{field} {config[field]!r} is not an ISO 639 code such as 'en'")
     # f16 applies to matrices; vectors (biases, layer norms, logits bias) stay f32: they are a
     # negligible share of the size and rounding them would move every output a little.
     # i8 likewise applies to matrices only, each row with its own scale.
@@ -216,3 +251,35 @@ def write_model(path, config, tensors, blobs, dtype="f32"):
                 f.write(a.scales.astype("<f4").tobytes())
             else:
                 f.write(a.tobytes())
+
+
+def main():
+    import argparse
+    import sys
+    p = argparse.ArgumentParser(description="Record the source and target language codes of a model file "
+                                "(the optional config fields source_language / target_language). Only the "
+                                "header changes; tensors and blobs keep their bytes (the data moves with the "
+                                "header's length, tensors stay 64-byte aligned).")
+    p.add_argument("model", help="model file to read")
+    p.add_argument("--source-language", required=True, help="ISO 639 code of the source language, e.g. en")
+    p.add_argument("--target-language", required=True, help="ISO 639 code of the target language, e.g. de")
+    p.add_argument("--output", help="file to write (default: replace the input)")
+    args = p.parse_args()
+    try:
+        config, tensors, blobs = read_model(args.model)
+        tensors = {k: (v if isinstance(v, Quantized) else np.array(v)) for k, v in tensors.items()}
+        config = with_languages(config, args.source_language, args.target_language)
+        output = args.output or args.model
+        temporary = output + ".tmp"
+        # f16 tensors are written as stored: write_model converts float arrays to the dtype argument.
+        dtypes = {a.dtype for a in tensors.values() if not isinstance(a, Quantized) and a.ndim >= 2 and a.shape[0] > 1}
+        dtype = "f16" if np.dtype(np.float16) in dtypes else "f32"
+        write_model(temporary, config, tensors, {k: bytes(v) for k, v in blobs.items()}, dtype=dtype)
+        os.replace(temporary, output)
+    except (FormatError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -38,6 +38,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var eosID: Int
     public var unkID: Int
     public var decoderStartID: Int
+    /// The language the model translates from, as an ISO 639 code (`en`), if the file records it.
+    /// Optional: files written before the field existed lack it (docs/FORMAT.md, Versions).
+    public var sourceLanguage: String?
+    /// The language the model translates into, as an ISO 639 code (`de`), if the file records it.
+    public var targetLanguage: String?
 
     enum CodingKeys: String, CodingKey {
         case dModel = "d_model", encoderLayers = "encoder_layers", decoderLayers = "decoder_layers"
@@ -50,6 +55,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         case tiedOutput = "tied_output", finalLogitsBias = "final_logits_bias"
         case layerNormEpsilon = "layer_norm_eps", padID = "pad_id", eosID = "eos_id", unkID = "unk_id"
         case decoderStartID = "decoder_start_id"
+        case sourceLanguage = "source_language", targetLanguage = "target_language"
     }
 
     /// Rejects values the forward pass cannot run with, naming the field.
@@ -90,5 +96,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try check(eosID, "eos_id", 0...(min(sourceVocabSize, targetVocabSize) - 1))
         try check(unkID, "unk_id", 0...(min(sourceVocabSize, targetVocabSize) - 1))
         try check(decoderStartID, "decoder_start_id", 0...(targetVocabSize - 1))
+        for (code, field) in [(sourceLanguage, "source_language"), (targetLanguage, "target_language")] {
+            if let code, !Self.isLanguageCode(code) {
+                throw .invalidConfig(field: field, problem: "is \"\(code.prefix(40))\", expected an ISO 639 code such as \"en\"")
+            }
+        }
+    }
+
+    /// An ISO 639 code (`en`, `deu`), optionally with BCP 47 subtags (`pt-BR`, `zh-Hant`): ASCII
+    /// letters first, then letters, digits and hyphens, at most 35 characters.
+    public static func isLanguageCode(_ code: String) -> Bool {
+        let bytes = Array(code.utf8)
+        guard (2...35).contains(bytes.count), bytes.prefix(2).allSatisfy({ ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A })
+        else { return false }
+        return bytes.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || (0x30...0x39).contains($0) || $0 == 0x2D }
     }
 }

@@ -105,6 +105,33 @@ struct ModelBytes {
         }
     }
 
+    /// source_language / target_language are optional: files without them load with nil, tiny.bin
+    /// records en → de, and a value that is no language code is refused naming the field.
+    @Test func languageCodes() throws {
+        let good = try ModelBytes.fixture()
+        #expect(try good.load().config.sourceLanguage == nil)
+        #expect(try ModelFile(path: Fixtures.url("format-v1.bin").path).config.targetLanguage == nil)
+        let tiny = try ModelFile(path: TinyModelTests.modelPath).config
+        #expect(tiny.sourceLanguage == "en" && tiny.targetLanguage == "de")
+        // The fixture's header has no room for more fields: decode its config with them added.
+        func config(_ extra: [String: Any]) throws -> ModelConfig {
+            let header = try JSONSerialization.jsonObject(with: Data(good.header.utf8)) as! [String: Any]
+            let fields = (header["config"] as! [String: Any]).merging(extra) { $1 }
+            return try JSONDecoder().decode(ModelConfig.self, from: JSONSerialization.data(withJSONObject: fields))
+        }
+        let coded = try config(["source_language": "en"])
+        #expect(coded.sourceLanguage == "en" && coded.targetLanguage == nil)
+        try coded.validate()
+        #expect(throws: (any Error).self) { try config(["source_language": 7]) }  // not a string
+        #expect {
+            try config(["target_language": "d e"]).validate()
+        } throws: { error in
+            if case .invalidConfig(field: "target_language", _) = error as? ModelFileError { true } else { false }
+        }
+        #expect(ModelConfig.isLanguageCode("pt-BR") && ModelConfig.isLanguageCode("deu"))
+        #expect(!ModelConfig.isLanguageCode("e") && !ModelConfig.isLanguageCode("1a") && !ModelConfig.isLanguageCode("en_"))
+    }
+
     @Test func tensorErrors() throws {
         let good = try ModelBytes.fixture()
         Self.expectError(good.replacing("model.shared.weight", with: "model.shared.weighX")) {

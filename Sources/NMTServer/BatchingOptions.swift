@@ -1,0 +1,21 @@
+/// How the server groups the lines of concurrent requests into one translation call.
+public struct ServerBatching: Sendable {
+    /// Off: every request is translated alone, one after another (for comparison).
+    public var enabled: Bool
+    /// How long the first waiting line waits for others before its batch starts. A batch starts
+    /// at once when the lines waiting reach `maxTokens`, and when the last batch held a single
+    /// request and no other waits (a lone client pays no window); while a batch runs, new lines
+    /// gather anyway.
+    public var window: Duration
+    /// Most source tokens collected into one call (at least one request is always taken whole).
+    public var maxTokens: Int
+    /// Most sentences decoded together inside a call (the translator sorts them by length first).
+    public var maxSentences: Int
+
+    public init(enabled: Bool = true, window: Duration = .milliseconds(5), maxTokens: Int = 4096, maxSentences: Int = 64) {
+        self.enabled = enabled
+        self.window = window
+        self.maxTokens = maxTokens
+        self.maxSentences = maxSentences
+    }
+}

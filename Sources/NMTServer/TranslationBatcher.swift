@@ -1,0 +1,167 @@
+import NMT
+import ServiceLifecycle
+
+/// Collects the lines of concurrent requests and translates them together: one `Translator` call
+/// per batch, run on a thread of its own (never on an event loop), then each request resumed with
+/// its own lines' results. A translation does not depend on the batch it was in (the library
+/// guarantees it), so every line gets what the `translate` command would give it.
+///
+/// One batch runs at a time, across all models: a call already uses every core it is given, and
+/// lines that arrive meanwhile wait and form the next batch. The queue is bounded (`queueLimit`
+/// lines); a request that would overflow it is refused with 429 at once.
+///
+/// As a `Service` it runs until graceful shutdown and then until its queue is empty, so requests
+/// the HTTP server accepted before shutting down are answered.
+public actor TranslationBatcher: Service {
+    private struct Job {
+        var model: Int
+        var lines: [String]
+        var tokens: Int
+        var nBest: Int
+        var arrival: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Result<[Translation], APIError>, Never>
+    }
+
+    private let models: [ServedModel]
+    private let decoding: DecodingOptions
+    private let batching: ServerBatching
+    private let queueLimit: Int
+    private let metrics: ServerMetrics?
+    private var pending: [Job] = []
+    private var queuedLines = 0
+    /// Lines waiting (for tests and metrics).
+    var queued: Int { queuedLines }
+    private var wake: CheckedContinuation<Void, Never>?
+    private var stopping = false
+    /// Requests in the last batch: more than one means concurrent clients, worth waiting for.
+    private var lastBatchRequests = 0
+    private var running = false
+
+    /// decoding: the server's options; `nBest` is set per request (`alternatives`).
+    public init(models: [ServedModel], decoding: DecodingOptions, batching: ServerBatching, queueLimit: Int,
+                metrics: ServerMetrics? = nil) {
+        self.models = models
+        self.decoding = decoding
+        self.batching = batching
+        self.queueLimit = queueLimit
+        self.metrics = metrics
+    }
+
+    /// Translates `lines` with model `model`, `nBest` hypotheses each (at most the beam size), in
+    /// the next batch that has room. Throws 429 when the queue is full, 503 after shutdown, 500 if
+    /// the translator fails.
+    public func translate(_ lines: [String], model: Int, nBest: Int) async throws(APIError) -> [Translation] {
+        guard !lines.isEmpty else { return [] }
+        guard !stopping else { throw APIError(.serviceUnavailable, "The server is shutting down", retryAfter: 1) }
+        // An empty queue takes any request (its size is bounded by the character limit).
+        guard queuedLines == 0 || queuedLines + lines.count <= queueLimit else {
+            metrics?.rejected()
+            throw APIError(.tooManyRequests, "Slowdown: the translation queue is full (\(queueLimit) lines); retry later",
+                           retryAfter: 1)
+        }
+        let tokens = Self.tokenCount(lines, models[model].translator)
+        queuedLines += lines.count
+        metrics?.queue(lines: queuedLines)
+        let result = await withCheckedContinuation { continuation in
+            pending.append(Job(model: model, lines: lines, tokens: tokens, nBest: max(1, min(nBest, decoding.beamSize)),
+                               arrival: .now, continuation: continuation))
+            wake?.resume()
+            wake = nil
+        }
+        return try result.get()
+    }
+
+    /// Source tokens of the lines (with `</s>`), as the batch budget counts them.
+    private static func tokenCount(_ lines: [String], _ translator: Translator) -> Int {
+        lines.reduce(0) { total, line in total + ((try? translator.tokenizer.encode(line).count) ?? line.utf8.count) }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await self.loop()
+        } onGracefulShutdown: {
+            Task { await self.stop() }
+        }
+    }
+
+    /// Lets the loop end once the queue is empty.
+    public func stop() {
+        stopping = true
+        wake?.resume()
+        wake = nil
+    }
+
+    private func loop() async {
+        guard !running else { return }
+        running = true
+        defer { running = false }
+        while true {
+            guard let first = pending.first else {
+                if stopping { return }
+                await withCheckedContinuation { wake = $0 }
+                continue
+            }
+            // Wait out the collection window unless the budget is already full, or nothing says
+            // other requests are coming: a lone client (the last batch was one request and no
+            // other waits) would only pay the window as latency.
+            if batching.enabled, batching.window > .zero, lastBatchRequests > 1 || pending.count > 1,
+               pending.lazy.filter({ $0.model == first.model }).reduce(0, { $0 + $1.tokens }) < batching.maxTokens {
+                let deadline = first.arrival.advanced(by: batching.window)
+                if deadline > .now { try? await Task.sleep(until: deadline, clock: .continuous) }
+            }
+            let batch = takeBatch()
+            lastBatchRequests = batch.count
+            queuedLines -= batch.reduce(0) { $0 + $1.lines.count }
+            metrics?.queue(lines: queuedLines)
+            let results = await run(batch)
+            for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
+        }
+    }
+
+    /// The oldest job and, when batching, the jobs after it for the same model that fit the token
+    /// budget, in arrival order.
+    private func takeBatch() -> [Job] {
+        let model = pending[0].model
+        var taken = [0], tokens = pending[0].tokens
+        if batching.enabled {
+            for i in pending.indices.dropFirst() where pending[i].model == model {
+                if tokens + pending[i].tokens > batching.maxTokens { break }
+                taken.append(i)
+                tokens += pending[i].tokens
+            }
+        }
+        let batch = taken.map { pending[$0] }
+        for i in taken.reversed() { pending.remove(at: i) }
+        return batch
+    }
+
+    /// One translator call for the batch; each job gets its lines' results with its own n-best.
+    private func run(_ batch: [Job]) async -> [Result<[Translation], APIError>] {
+        let served = models[batch[0].model]
+        var options = decoding
+        options.nBest = batch.map(\.nBest).max()!
+        let lines = batch.flatMap(\.lines)
+        let started = ContinuousClock.now
+        let results: [Translation]
+        do {
+            results = try await served.translator.translate(lines, options: options, split: .sentences,
+                                                            batching: Batching(maxSentences: batching.maxSentences))
+        } catch {
+            metrics?.translationFailed()
+            let failure = APIError(.internalServerError, "Translation failed: \(error)")
+            return batch.map { _ in .failure(failure) }
+        }
+        metrics?.batch(lines: lines.count, sourceTokens: batch.reduce(0) { $0 + $1.tokens },
+                       targetTokens: results.reduce(0) { $0 + ($1.hypotheses.first?.ids.count ?? 0) },
+                       duration: ContinuousClock.now - started)
+        var start = 0
+        return batch.map { job in
+            defer { start += job.lines.count }
+            return .success(results[start..<(start + job.lines.count)].map { translation in
+                var trimmed = translation
+                trimmed.hypotheses = Array(translation.hypotheses.prefix(job.nBest))
+                return trimmed
+            })
+        }
+    }
+}
