@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks translate-server's web page in headless Chromium (Debian's chromium), as a person would
 use it: types a sentence into the text box key by key, waits for the translation to appear
-(debounced, as you type) and compares it with the translate command's; asks for alternatives and
-checks they are listed; takes a screenshot and checks it is not blank. Drives Chromium through
+(debounced, as you type) and compares it with the translate command's; checks the attention view
+(its words, and that hovering a translated word lights its source words as the API's weights say);
+asks for alternatives and checks they are listed; takes a screenshot and checks it is not blank. Drives Chromium through
 the DevTools protocol over a WebSocket, with the standard library only (no Selenium, no Node).
 
     python3 tools/page_check.py [--server BIN] [--translate BIN] [--screenshot page.png]
@@ -188,6 +189,41 @@ SHOWN = "document.getElementById('translation').textContent"
 STATUS = "document.getElementById('status').textContent"
 
 
+WORDS = "[...document.querySelectorAll('#attention .words.%s span')].map(s => s.textContent)"
+
+
+def check_attention(page, url, sentence, translation, screenshot):
+    """The attention view lists the sentence's words and the translation's, and hovering a
+    translated word (a real mouse move) lights the source words by the API's weights: the
+    strongest one fully."""
+    request = urllib.request.Request(url + "/translate", method="POST", headers={"Content-Type": "application/json"},
+                                     data=json.dumps({"q": sentence, "source": "en", "target": "de",
+                                                      "attention": True}).encode())
+    with urllib.request.urlopen(request, timeout=30) as r:
+        [api] = json.load(r)["attention"]
+    targets = page.wait_for(f"(w => w.length ? w : null)({WORDS % 'target'})", 30, "the attention view")
+    sources = page.evaluate(WORDS % "source")
+    assert sources == sentence.split(), f"attention source words {sources} != the sentence's {sentence.split()}"
+    assert targets == translation.split(), f"attention target words {targets} != the translation's {translation.split()}"
+    assert (api["source"], api["target"]) == (sources, targets), "the page's words are not the API's"
+    # The translated word that attends most clearly to one source word.
+    t = max(range(len(targets)), key=lambda i: max(api["weights"][i]))
+    strongest = max(range(len(sources)), key=lambda j: api["weights"][t][j])
+    box = page.evaluate(f"(r => [r.x + r.width / 2, r.y + r.height / 2])(document.querySelectorAll("
+                        f"'#attention .words.target span')[{t}].getBoundingClientRect())")
+    page.call("Input.dispatchMouseEvent", type="mouseMoved", x=box[0], y=box[1])
+    lit = page.wait_for("(b => b.some(x => x) ? b : null)([...document.querySelectorAll('#attention .words.source span')]"
+                        ".map(s => s.style.background))", 10, "source words lit on hover")
+    full = [j for j, b in enumerate(lit) if b.startswith("rgb(")]  # the browser drops an alpha of 1
+    assert full == [strongest], (f"hovering {targets[t]!r} fully lights {[sources[j] for j in full]}, "
+                                 f"the API's strongest is {sources[strongest]!r}")
+    shot = base64.b64decode(page.call("Page.captureScreenshot", format="png")["data"])
+    with open(screenshot, "wb") as f:
+        f.write(shot)
+    print(f"ok   attention: hovering {targets[t]!r} lights {sources[strongest]!r} most "
+          f"(weight {api['weights'][t][strongest]}); screenshot {screenshot}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--server", help="translate-server binary (default: .build/release, else .build/debug)")
@@ -240,6 +276,7 @@ def main():
                 raise AssertionError(f"{e}; the page shows "
                                      f"{page.evaluate(SHOWN)!r}, status {page.evaluate(STATUS)!r}") from None
             print(f"ok   typed {sentence!r}; the page shows {shown!r}, as the translate command")
+            check_attention(page, server.url, sentence, expected, args.screenshot.replace(".png", "-attention.png"))
             # Alternatives on request.
             page.evaluate("(s => { s.value = '2'; s.dispatchEvent(new Event('change')); })"
                           "(document.getElementById('alternatives-count'))")

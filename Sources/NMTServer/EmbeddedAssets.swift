@@ -23,6 +23,13 @@ enum EmbeddedAssets {
   #status { color: #6a7386; font-size: 0.9rem; min-height: 1.2em; margin-top: 0.5rem; }
   #status.error { color: #b3261e; }
   select, label { font-size: 1rem; }
+  #attention { margin-top: 1rem; }
+  #attention .hint { color: #6a7386; font-size: 0.85rem; margin-bottom: 0.3rem; }
+  .sentence { background: #fff; border: 1px solid #d6dbe3; border-radius: 6px; padding: 0.5rem 0.6rem; margin-bottom: 0.5rem; }
+  .words { display: flex; flex-wrap: wrap; gap: 0.25rem; margin: 0.15rem 0; }
+  .words span { padding: 0.1rem 0.3rem; border-radius: 4px; cursor: default; }
+  .words.target span { font-weight: 600; }
+  .words.target span.active, .words.source span.active { outline: 2px solid #24324a; }
 </style>
 </head>
 <body>
@@ -34,14 +41,15 @@ enum EmbeddedAssets {
     <label>Alternatives <select id="alternatives-count">
       <option value="0" selected>none</option><option value="1">1</option><option value="2">2</option><option value="3">3</option>
     </select></label>
+    <label><input type="checkbox" id="show-attention" checked> Attention</label>
   </div>
   <div class="panes">
     <textarea id="text" placeholder="Type here: the translation follows as you type." autofocus></textarea>
     <div>
       <div id="translation" class="output" aria-live="polite"></div>
       <ol id="alternatives"></ol>
-      <!-- ATTENTION: the attention issue adds the cross-attention view here (hover a target word
-           to light its source words), from the `attention` field of /translate's answer. -->
+      <!-- The cross-attention of the translation, per sentence: hover a translated word to light
+           the source words it attended to (or a source word to light the words that attended to it). -->
       <div id="attention"></div>
     </div>
   </div>
@@ -78,14 +86,17 @@ async function loadLanguages() {
 async function translate() {
   const q = $("text").value;
   if (controller) controller.abort();
-  if (!q.trim()) { $("translation").textContent = ""; $("alternatives").innerHTML = ""; setStatus(""); return; }
+  if (!q.trim()) {
+    $("translation").textContent = ""; $("alternatives").innerHTML = ""; showAttention([]); setStatus(""); return;
+  }
   controller = new AbortController();
   const started = performance.now();
   const alternatives = Number($("alternatives-count").value);
   try {
     const response = await fetch("/translate", {
       method: "POST", signal: controller.signal, headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ q, source: $("source").value, target: $("target").value, format: "text", alternatives }),
+      body: JSON.stringify({ q, source: $("source").value, target: $("target").value, format: "text", alternatives,
+                             attention: $("show-attention").checked }),
     });
     const answer = await response.json();
     if (!response.ok) { setStatus(answer.error || response.statusText, true); return; }
@@ -96,10 +107,56 @@ async function translate() {
       li.textContent = alternative;
       $("alternatives").appendChild(li);
     }
-    // ATTENTION: render answer.attention here once the API has it.
+    showAttention(answer.attention || []);
     setStatus(`translated in ${Math.round(performance.now() - started)} ms`);
   } catch (e) {
     if (e.name !== "AbortError") setStatus(String(e), true);
+  }
+}
+
+// One box per sentence: its translated words above its source words. A word's background is
+// the weight, relative to the strongest of the hovered word's row (or column).
+function showAttention(sentences) {
+  const root = $("attention");
+  root.innerHTML = "";
+  if (sentences.length === 0) return;
+  const hint = document.createElement("div");
+  hint.className = "hint";
+  hint.textContent = "Attention: hover a translated word to see the source words it looked at.";
+  root.appendChild(hint);
+  for (const sentence of sentences) {
+    const box = document.createElement("div");
+    box.className = "sentence";
+    const row = (words, kind) => {
+      const div = document.createElement("div");
+      div.className = "words " + kind;
+      words.forEach((word, i) => {
+        const span = document.createElement("span");
+        span.textContent = word;
+        span.dataset.index = i;
+        div.appendChild(span);
+      });
+      box.appendChild(div);
+      return [...div.children];
+    };
+    const targets = row(sentence.target, "target"), sources = row(sentence.source, "source");
+    const light = (spans, weights, hovered) => {
+      const strongest = Math.max(...weights, 1e-6);
+      spans.forEach((span, i) => { span.style.background = `rgba(214, 88, 32, ${(weights[i] / strongest).toFixed(3)})`; });
+      hovered.classList.add("active");
+    };
+    const clear = () => {
+      for (const span of [...targets, ...sources]) { span.style.background = ""; span.classList.remove("active"); }
+    };
+    targets.forEach((span, t) => {
+      span.addEventListener("mouseenter", () => { clear(); light(sources, sentence.weights[t], span); });
+      span.addEventListener("mouseleave", clear);
+    });
+    sources.forEach((span, s) => {
+      span.addEventListener("mouseenter", () => { clear(); light(targets, sentence.weights.map((w) => w[s]), span); });
+      span.addEventListener("mouseleave", clear);
+    });
+    root.appendChild(box);
   }
 }
 
@@ -112,6 +169,7 @@ $("text").addEventListener("input", schedule);
 $("source").addEventListener("change", () => { fillTargets(); schedule(); });
 $("target").addEventListener("change", schedule);
 $("alternatives-count").addEventListener("change", schedule);
+$("show-attention").addEventListener("change", schedule);
 loadLanguages().then(() => {
   // /?q=text fills the box, as if typed (a link to a translation).
   const q = new URLSearchParams(location.search).get("q");
@@ -146,7 +204,8 @@ paths:
         target. Lines of q are translated one by one, as the translate command translates lines.
         With format html the text nodes are translated and the markup is kept. alternatives asks for
         that many alternative translations besides the best (at most the server's beam size - 1; text
-        format only).
+        format only). attention (this server's addition, text format only) adds each sentence's
+        cross-attention between words, as the web page shows it.
       operationId: translate
       requestBody:
         required: true
@@ -293,6 +352,7 @@ components:
         target: { type: string, minLength: 1, description: Language code to translate into, example: de }
         format: { type: string, enum: [text, html], default: text }
         alternatives: { type: integer, minimum: 0, maximum: 8, default: 0 }
+        attention: { type: boolean, default: false, description: 'Add each sentence''s cross-attention (text format only)' }
         api_key: { type: string, description: 'Required when the server runs with --api-keys' }
     TranslateForm:
       description: TranslateRequest as a urlencoded form (q is one text; a repeated q gives an array)
@@ -304,6 +364,7 @@ components:
         target: { type: string, minLength: 1, example: de }
         format: { type: string, enum: [text, html], default: text }
         alternatives: { type: integer, minimum: 0, maximum: 8, default: 0 }
+        attention: { type: string, enum: ['true', 'false', '1', '0', ''], default: 'false' }
         api_key: { type: string }
     TranslateResponse:
       type: object
@@ -323,6 +384,25 @@ components:
           anyOf:
             - { $ref: '#/components/schemas/DetectedLanguage' }
             - { type: array, items: { $ref: '#/components/schemas/DetectedLanguage' } }
+        attention:
+          description: Present when attention was asked for - the sentences of the text in order (an array per text when q is an array)
+          anyOf:
+            - { type: array, items: { $ref: '#/components/schemas/SentenceAttention' } }
+            - { type: array, items: { type: array, items: { $ref: '#/components/schemas/SentenceAttention' } } }
+    SentenceAttention:
+      description: |
+        One sentence's cross-attention between words (last decoder layer, heads averaged): weights[t][s]
+        is the attention target word t's pieces gave source word s's pieces (summed over s's pieces,
+        averaged over t's), rounded to 0.001. </s> is no word, so a row sums to at most 1.
+      type: object
+      required: [source, target, weights]
+      properties:
+        source: { type: array, items: { type: string }, description: Source words as the model read them }
+        target: { type: array, items: { type: string }, description: Words of the translation }
+        weights:
+          type: array
+          description: '[target word][source word]'
+          items: { type: array, items: { type: number, minimum: 0, maximum: 1 } }
     DetectRequest:
       type: object
       required: [q]

@@ -161,4 +161,20 @@ struct RequestFields: Sendable {
         case let other?: throw .badRequest("Invalid request: \(name) must be an integer, got \(other.typeName)")
         }
     }
+
+    /// A boolean field: JSON true/false, or a form's `true`/`false`/`1`/`0` (empty is absent); nil when absent.
+    func boolean(_ name: String) throws(APIError) -> Bool? {
+        switch values[name] {
+        case nil: return nil
+        case .bool(let b)?: return b
+        case .string(let s)?:
+            switch s.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "": return nil
+            case "true", "1": return true
+            case "false", "0": return false
+            default: throw .badRequest("Invalid request: \(name) must be true or false, got '\(s.prefix(40))'")
+            }
+        case let other?: throw .badRequest("Invalid request: \(name) must be a boolean, got \(other.typeName)")
+        }
+    }
 }

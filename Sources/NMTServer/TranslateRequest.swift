@@ -4,7 +4,8 @@ public enum TextFormat: String, Sendable {
 }
 
 /// A `POST /translate` request, checked: LibreTranslate's fields (`q`, `source`, `target`, `format`,
-/// `alternatives`, `api_key`) with their types and the server's limits.
+/// `alternatives`, `api_key`) with their types and the server's limits, and this server's
+/// `attention`.
 struct TranslateRequest: Sendable {
     /// The texts to translate: `q` itself, or its members when it is an array.
     var texts: [String]
@@ -16,6 +17,9 @@ struct TranslateRequest: Sendable {
     var format: TextFormat
     /// Alternative translations asked for besides the best one (n-best minus one).
     var alternatives: Int
+    /// Answer with each sentence's cross-attention between words (not in LibreTranslate's API;
+    /// the web page shows it). Plain text only.
+    var attention: Bool
 
     init(_ fields: RequestFields, limits: ServerLimits) throws(APIError) {
         switch fields["q"] {
@@ -57,6 +61,10 @@ struct TranslateRequest: Sendable {
             throw .badRequest("Invalid request: alternatives must be between 0 and \(limits.maxAlternatives), got \(alternatives)")
         }
         self.alternatives = alternatives
+        attention = try fields.boolean("attention") ?? false
+        if attention, parsed == .html {
+            throw .badRequest("Invalid request: attention is available with format text only")
+        }
     }
 }
 

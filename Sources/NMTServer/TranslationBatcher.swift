@@ -18,6 +18,7 @@ public actor TranslationBatcher: Service {
         var lines: [String]
         var tokens: Int
         var nBest: Int
+        var attention: Bool
         var arrival: ContinuousClock.Instant
         var continuation: CheckedContinuation<Result<[Translation], APIError>, Never>
     }
@@ -48,9 +49,9 @@ public actor TranslationBatcher: Service {
     }
 
     /// Translates `lines` with model `model`, `nBest` hypotheses each (at most the beam size), in
-    /// the next batch that has room. Throws 429 when the queue is full, 503 after shutdown, 500 if
+    /// the next batch that has room; with `attention`, the best hypotheses carry their attention. Throws 429 when the queue is full, 503 after shutdown, 500 if
     /// the translator fails.
-    public func translate(_ lines: [String], model: Int, nBest: Int) async throws(APIError) -> [Translation] {
+    public func translate(_ lines: [String], model: Int, nBest: Int, attention: Bool = false) async throws(APIError) -> [Translation] {
         guard !lines.isEmpty else { return [] }
         guard !stopping else { throw APIError(.serviceUnavailable, "The server is shutting down", retryAfter: 1) }
         // An empty queue takes any request (its size is bounded by the character limit).
@@ -64,7 +65,7 @@ public actor TranslationBatcher: Service {
         metrics?.queue(lines: queuedLines)
         let result = await withCheckedContinuation { continuation in
             pending.append(Job(model: model, lines: lines, tokens: tokens, nBest: max(1, min(nBest, decoding.beamSize)),
-                               arrival: .now, continuation: continuation))
+                               attention: attention, arrival: .now, continuation: continuation))
             wake?.resume()
             wake = nil
         }
@@ -140,6 +141,8 @@ public actor TranslationBatcher: Service {
         let served = models[batch[0].model]
         var options = decoding
         options.nBest = batch.map(\.nBest).max()!
+        // Recording attention changes no translation, so one job asking for it records the batch's.
+        options.attention = batch.contains { $0.attention }
         let lines = batch.flatMap(\.lines)
         let started = ContinuousClock.now
         let results: [Translation]

@@ -55,8 +55,10 @@ public struct TranslationService: Sendable {
 
     /// The answer to `POST /translate`, as LibreTranslate gives it.
     struct TranslateResponse: Encodable {
-        enum Texts: Encodable {
-            case one(String), many([String])
+        /// A value for a string `q`, an array of them for an array `q`.
+        enum OneOrMany<Element: Encodable>: Encodable {
+            case one(Element), many([Element])
+            init(_ values: [Element], isArray: Bool) { self = isArray ? .many(values) : .one(values[0]) }
             func encode(to encoder: any Encoder) throws {
                 var c = encoder.singleValueContainer()
                 switch self {
@@ -65,34 +67,27 @@ public struct TranslationService: Sendable {
                 }
             }
         }
-        enum Alternatives: Encodable {
-            case one([String]), many([[String]])
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.singleValueContainer()
-                switch self {
-                case .one(let s): try c.encode(s)
-                case .many(let a): try c.encode(a)
-                }
-            }
-        }
-        enum Detected: Encodable {
-            case one(LanguageDetector.Guess), many([LanguageDetector.Guess])
-            func encode(to encoder: any Encoder) throws {
-                var c = encoder.singleValueContainer()
-                switch self {
-                case .one(let s): try c.encode(s)
-                case .many(let a): try c.encode(a)
-                }
-            }
-        }
-        var translatedText: Texts
+        var translatedText: OneOrMany<String>
         /// Present when the request asked for alternatives.
-        var alternatives: Alternatives?
+        var alternatives: OneOrMany<[String]>?
         /// Present when the source was `auto`.
-        var detectedLanguage: Detected?
-        // ATTENTION: the attention issue adds `attention` here (the cross-attention of each
-        // translation, source pieces × target pieces), and the web page shows it. Not part of the
-        // API yet.
+        var detectedLanguage: OneOrMany<LanguageDetector.Guess>?
+        /// Present when the request asked for attention: per text, its sentences in order.
+        var attention: OneOrMany<[Sentence]>?
+
+        /// One sentence's cross-attention between words (`WordAttention`), rounded to 0.001.
+        struct Sentence: Encodable, Equatable {
+            var source: [String]
+            var target: [String]
+            /// [target word][source word]
+            var weights: [[Float]]
+
+            init(_ words: WordAttention) {
+                source = words.sourceWords
+                target = words.targetWords
+                weights = words.weights.map { $0.map { ($0 * 1000).rounded() / 1000 } }
+            }
+        }
     }
 
     /// The model for a source and target; `auto` picks the source by detection among the sources
@@ -136,7 +131,7 @@ public struct TranslationService: Sendable {
             })
         }
         let nBest = request.format == .html ? 1 : min(request.alternatives + 1, beamSize)
-        let results = try await batcher.translate(lines, model: routed.model, nBest: nBest)
+        let results = try await batcher.translate(lines, model: routed.model, nBest: nBest, attention: request.attention)
 
         /// Hypothesis k of a unit: hypothesis k of each of its lines (a line's last when it has fewer).
         func unitText(_ unitLines: [(line: Int, carriageReturn: Bool)], _ k: Int) -> String {
@@ -157,12 +152,18 @@ public struct TranslationService: Sendable {
                 alternatives.append((1..<max(1, min(available, request.alternatives + 1))).map { unitText(unitLines, $0) })
             }
         }
-        var response = TranslateResponse(translatedText: request.isArray ? .many(best) : .one(best[0]))
+        var response = TranslateResponse(translatedText: .init(best, isArray: request.isArray))
         if request.alternatives > 0 {
-            response.alternatives = request.isArray ? .many(alternatives) : .one(alternatives[0])
+            response.alternatives = .init(alternatives, isArray: request.isArray)
+        }
+        if request.attention {
+            let sentences = lineBreaks.map { textLines in
+                textLines[0].flatMap { results[$0.line].segments.compactMap { WordAttention($0) }.map(TranslateResponse.Sentence.init) }
+            }
+            response.attention = .init(sentences, isArray: request.isArray)
         }
         if let detected = routed.detected {
-            response.detectedLanguage = request.isArray ? .many(Array(repeating: detected, count: best.count)) : .one(detected)
+            response.detectedLanguage = .init(Array(repeating: detected, count: best.count), isArray: request.isArray)
         }
         return response
     }

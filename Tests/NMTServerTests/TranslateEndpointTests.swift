@@ -64,6 +64,48 @@ import Testing
         }
     }
 
+    /// attention: each sentence's words and weights, the same as the library's `WordAttention`
+    /// for the same line; the translation unchanged; refused with html.
+    @Test func attentionGivesEachSentencesWordWeights() async throws {
+        let text = "Two men are talking. A woman sings.\nA dog runs on the beach."
+        var options = Support.decoding
+        options.attention = true
+        let lines = ["Two men are talking. A woman sings.", "A dog runs on the beach."]
+        let expected = try await Support.tiny.translator.translate(lines, options: options)
+        let words = expected.flatMap { $0.segments.compactMap { WordAttention($0) } }
+        #expect(words.count == 3)
+        try await Support.app().test(.router) { client in
+            let response = try await client.postJSON("/translate", ["q": text, "source": "en", "target": "de", "attention": true])
+            #expect(response.status == .ok)
+            let object = Support.object(response)
+            #expect(object?["translatedText"] as? String == expected[0].text + "\n" + expected[1].text)
+            let sentences = try #require(object?["attention"] as? [[String: Any]])
+            #expect(sentences.count == words.count)
+            for (sentence, want) in zip(sentences, words) {
+                #expect(sentence["source"] as? [String] == want.sourceWords)
+                #expect(sentence["target"] as? [String] == want.targetWords)
+                let weights = try #require(sentence["weights"] as? [[Double]])
+                #expect(weights.count == want.targetWords.count)
+                for (row, wantRow) in zip(weights, want.weights) {
+                    #expect(row.count == want.sourceWords.count)
+                    for (got, w) in zip(row, wantRow) { #expect(abs(got - Double(w)) <= 0.0006) }
+                    #expect(row.reduce(0, +) <= 1.01)
+                }
+            }
+            #expect(sentences[0]["source"] as? [String] == ["Two", "men", "are", "talking."])
+            // An array q gets an array per text; a form's "true" counts; without it, no field.
+            let array = try await client.postForm("/translate", "q=A+woman+sings.&q=Two+men+are+talking.&source=en&target=de&attention=true")
+            #expect((Support.object(array)?["attention"] as? [[[String: Any]]])?.map(\.count) == [1, 1])
+            let plain = try await client.postJSON("/translate", ["q": text, "source": "en", "target": "de"])
+            #expect(Support.object(plain)?["attention"] == nil)
+            let html = try await client.postJSON("/translate", ["q": "<b>A dog.</b>", "source": "en", "target": "de",
+                                                                "format": "html", "attention": true])
+            #expect(html.status == .badRequest)
+            let wrong = try await client.postJSON("/translate", ["q": text, "source": "en", "target": "de", "attention": "yes"])
+            #expect(wrong.status == .badRequest)
+        }
+    }
+
     /// Requests sent together are batched, and each still gets exactly its own translations.
     @Test func concurrentRequestsGetTheirOwnTranslations() async throws {
         let lines = (0..<12).map { "Person number \($0) walks down the street." }
