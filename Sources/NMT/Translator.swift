@@ -209,8 +209,9 @@ public final class Translator: Sendable {
         var stepModel: TransformerStepModel
         do {
             let encoded = try model.encode(sources, recordAttention: options.attention)
-            let state = try model.startDecoding(encoded, rowsPerSentence: beam, maxLength: maxLengths.max()!,
-                                                recordAttention: options.attention)
+            // A beam search starts with one row per sentence and expands after the first step.
+            let state = try model.startDecoding(encoded, rowsPerSentence: 1, maxRowsPerSentence: beam,
+                                                maxLength: maxLengths.max()!, recordAttention: options.attention)
             stepModel = TransformerStepModel(model: model, state: state)
         } catch {
             throw .model(error)

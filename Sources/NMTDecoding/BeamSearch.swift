@@ -15,9 +15,11 @@ public enum BeamSearch {
         var done = false
     }
 
-    /// model: rows = sentences × beamSize, the beams of a sentence adjacent. Returns up to
-    /// `nBest` hypotheses per sentence, best first. A sentence's rows leave the model's batch
-    /// once its search is done.
+    /// model: one row per sentence at the start. All beams of a sentence would be the same at the
+    /// first step (HF scores beams 1… −1e9 there, so only beam 0's continuations count), so the
+    /// first step runs one row per sentence and the search then expands each sentence to
+    /// `beamSize` rows, its beams adjacent, as CTranslate2 does. Returns up to `nBest` hypotheses
+    /// per sentence, best first. A sentence's rows leave the model's batch once its search is done.
     ///
     /// The running beams live in flat per-beam buffers (tokens so far, their count, accumulated
     /// log-probability), written into a spare set each step and swapped, so a step allocates
@@ -32,15 +34,14 @@ public enum BeamSearch {
         let keep = 2 * beamSize
         let steps = maxLengths.max() ?? 0
         var sentences = [Sentence](repeating: Sentence(), count: batch)
-        // Per slot: tokens [slots, steps], their count, and the accumulated log-probability. Only
-        // the first beam of a sentence is alive at the start (HF gives the others −1e9).
+        // Per slot: tokens [slots, steps], their count, and the accumulated log-probability.
         var tokens = [Int32](repeating: 0, count: slots * steps), nextTokens = tokens
         var lengths = [Int](repeating: 0, count: slots), nextLengths = lengths
-        var logProbabilities = (0..<slots).map { $0 % beamSize == 0 ? Float(0) : -1e9 }
-        var nextLogProbabilities = logProbabilities
-        // Sentence i of `live` owns the model's rows i · beamSize ..< (i + 1) · beamSize.
+        var logProbabilities = [Float](repeating: 0, count: slots), nextLogProbabilities = logProbabilities
+        // Sentence i of `live` owns the model's rows i · width ..< (i + 1) · width, width 1 at the
+        // first step and beamSize after.
         var live = Array(0..<batch), nextLive: [Int] = []
-        var inputs = [Int32](repeating: model.startID, count: slots), nextInputs: [Int32] = []
+        var inputs = [Int32](repeating: model.startID, count: batch), nextInputs: [Int32] = []
         var sources: [Int] = []  // the model row each next row continues from
         var candidates: [(score: Float, beam: Int, token: Int)] = []
         candidates.reserveCapacity(keep + 1)
@@ -49,6 +50,7 @@ public enum BeamSearch {
             let logits: Logits
             do { logits = try model.next(inputs) } catch { throw .model(error) }
             let maskEOS = t < options.minLength
+            let width = t == 0 ? 1 : beamSize
             nextLive.removeAll(keepingCapacity: true)
             nextInputs.removeAll(keepingCapacity: true)
             sources.removeAll(keepingCapacity: true)
@@ -56,9 +58,9 @@ public enum BeamSearch {
                 // The 2·beam best (beam, token) continuations by accumulated log-probability.
                 candidates.removeAll(keepingCapacity: true)
                 var threshold = -Float.infinity  // the worst kept score once the list is full
-                for k in 0..<beamSize {
-                    let row = logits.row(i * beamSize + k)
-                    let base = logProbabilities[b * beamSize + k] - logits.logNormalizers[i * beamSize + k]
+                for k in 0..<width {
+                    let row = logits.row(i * width + k)
+                    let base = logProbabilities[b * beamSize + k] - logits.logNormalizers[i * width + k]
                     let chunk = 64
                     var v = 0
                     while v < row.count {
@@ -96,7 +98,7 @@ public enum BeamSearch {
                         if rank < beamSize {
                             let hypothesis = Hypothesis(tokens: Array(history) + [Int32(c.token)],
                                                         logProbability: c.score, score: c.score / normalizer,
-                                                        attention: model.attention(row: i * beamSize + c.beam))
+                                                        attention: model.attention(row: i * width + c.beam))
                             addFinished(&sentences[b].finished, hypothesis, beamSize)
                         }
                     } else if continuing < beamSize {
@@ -105,7 +107,7 @@ public enum BeamSearch {
                         nextTokens[slot * steps + history.count] = Int32(c.token)
                         nextLengths[slot] = history.count + 1
                         nextLogProbabilities[slot] = c.score
-                        sources.append(i * beamSize + c.beam)
+                        sources.append(i * width + c.beam)
                         nextInputs.append(Int32(c.token))
                         continuing += 1
                     }
@@ -114,7 +116,7 @@ public enum BeamSearch {
                 for slot in (b * beamSize + continuing)..<((b + 1) * beamSize) {
                     nextLengths[slot] = 0
                     nextLogProbabilities[slot] = -1e9 - 1e9
-                    sources.append(i * beamSize)
+                    sources.append(i * width)
                     nextInputs.append(model.eosID)
                 }
                 if atMaxLength || canStop(sentences[b], bestRunning: nextLogProbabilities[b * beamSize],

@@ -4,7 +4,8 @@
 /// model serves many states.
 public final class DecoderState {
     /// Live decoding rows: `batchSize × rowsPerSentence` at the start (beams of a sentence are
-    /// adjacent), fewer once `select` has dropped rows.
+    /// adjacent), then as `select` makes them: fewer as rows finish, more when beams expand (up
+    /// to the cache's rows).
     public var rows: Int { rowSentence.count }
     public let rowsPerSentence: Int
     /// Sentence (index in the encoder batch) that each live row translates.

@@ -1,4 +1,5 @@
-/// Keys and values of every decoder self-attention layer for up to `rows` decoding rows,
+/// Keys and values of every decoder self-attention layer for up to `rows` decoding rows (of which
+/// the first `liveRows` decode; `select` may change how many, up to `rows`),
 /// laid out `[layer][rows, heads, capacity, headDim]`.
 ///
 /// Beam search never copies keys or values. Slot (row r, position t) is written once, by live row
@@ -24,13 +25,13 @@ final class KVCache {
     private(set) var origins: UnsafeMutablePointer<Int32>
     private var spareOrigins: UnsafeMutablePointer<Int32>
 
-    init(layers: Int, rows: Int, heads: Int, headDim: Int, initialCapacity: Int, maxCapacity: Int) {
+    init(layers: Int, rows: Int, liveRows: Int? = nil, heads: Int, headDim: Int, initialCapacity: Int, maxCapacity: Int) {
         self.layers = layers
         self.rows = rows
         self.heads = heads
         self.headDim = headDim
         self.maxCapacity = maxCapacity
-        liveRows = rows
+        self.liveRows = min(liveRows ?? rows, rows)
         capacity = max(1, min(initialCapacity, maxCapacity))
         let size = rows * heads * capacity * headDim
         keys = (0..<layers).map { _ in .allocate(capacity: size) }

@@ -97,17 +97,23 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Prepares decoding of `rowsPerSentence` rows (beams) per source sentence, for at most
     /// `maxLength` target positions. Cross-attention keys and values are computed here, once.
+    /// maxRowsPerSentence: the rows a sentence may grow to by `select` (a beam search starts with
+    /// one row per sentence and expands after the first step); default rowsPerSentence.
     /// recordAttention: keep every step's attention weights (`DecoderState.attention(row:)`).
-    public func startDecoding(_ encoder: EncoderOutput, rowsPerSentence: Int, maxLength: Int,
-                              recordAttention: Bool = false) throws(ModelError) -> DecoderState {
-        guard rowsPerSentence >= 1 else { throw .stateMismatch("rowsPerSentence must be at least 1") }
+    public func startDecoding(_ encoder: EncoderOutput, rowsPerSentence: Int, maxRowsPerSentence: Int? = nil,
+                              maxLength: Int, recordAttention: Bool = false) throws(ModelError) -> DecoderState {
+        let maxRowsPerSentence = maxRowsPerSentence ?? rowsPerSentence
+        guard rowsPerSentence >= 1, maxRowsPerSentence >= rowsPerSentence else {
+            throw .stateMismatch("rows per sentence must be at least 1 and at most maxRowsPerSentence")
+        }
         guard maxLength >= 1, maxLength <= config.maxPositions else {
             throw .sequenceTooLong(length: maxLength, maxPositions: config.maxPositions)
         }
         let heads = config.decoderHeads, headDim = config.dModel / heads
         let memory = decoderLayers.map { $0.crossAttention.memory(of: encoder, on: pool) }
-        let cache = KVCache(layers: config.decoderLayers, rows: encoder.batchSize * rowsPerSentence, heads: heads,
-                            headDim: headDim, initialCapacity: min(maxLength, 64), maxCapacity: maxLength)
+        let cache = KVCache(layers: config.decoderLayers, rows: encoder.batchSize * maxRowsPerSentence,
+                            liveRows: encoder.batchSize * rowsPerSentence, heads: heads, headDim: headDim,
+                            initialCapacity: min(maxLength, 64), maxCapacity: maxLength)
         let history = recordAttention
             ? AttentionHistory(layers: config.decoderLayers, heads: heads, sourcePaddedLength: encoder.paddedLength)
             : nil

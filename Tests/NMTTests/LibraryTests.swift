@@ -98,7 +98,7 @@ import Testing
 
     /// The searches refuse invalid options themselves, with a typed error.
     @Test func searchesRejectInvalidOptions() throws {
-        var model = FakeModel(seeds: [1], rowsPerSentence: 2)
+        var model = FakeModel(seeds: [1])
         #expect(throws: DecodingError.options(.invalidOption("n-best must be between 1 and the beam size (2), got 3"))) {
             try BeamSearch.run(&model, maxLengths: [4], options: DecodingOptions(beamSize: 2, nBest: 3))
         }
@@ -109,7 +109,7 @@ import Testing
 
     /// Finished rows leave the batch: later steps feed only the rows still searching.
     @Test func finishedRowsLeaveTheBatch() throws {
-        var model = FakeModel(seeds: Array(1...12), rowsPerSentence: 1)
+        var model = FakeModel(seeds: Array(1...12))
         let hypotheses = try GreedySearch.run(&model, maxLengths: Array(repeating: 12, count: 12),
                                               options: DecodingOptions(beamSize: 1, maxLength: 12))
         let lengths = hypotheses.map(\.tokens.count)

@@ -19,8 +19,9 @@ struct FakeModel: StepModel {
     private var buffer: [Float] = []
     private var normalizers: [Float] = []
 
-    init(seeds: [UInt64], rowsPerSentence: Int) {
-        rowSeeds = seeds.flatMap { Array(repeating: $0, count: rowsPerSentence) }
+    /// One row per sentence, as both searches start.
+    init(seeds: [UInt64]) {
+        rowSeeds = seeds
         histories = Array(repeating: [], count: rowSeeds.count)
     }
 
@@ -81,14 +82,14 @@ struct FakeModel: StepModel {
 
     func beam(_ seeds: [UInt64], beamSize: Int, nBest: Int = 1, maxLength: Int = 12, minLength: Int = 0,
               lengthPenalty: Float = 1) throws -> [[Hypothesis]] {
-        var model = FakeModel(seeds: seeds, rowsPerSentence: beamSize)
+        var model = FakeModel(seeds: seeds)
         return try BeamSearch.run(&model, maxLengths: Array(repeating: maxLength, count: seeds.count),
                                   options: DecodingOptions(beamSize: beamSize, nBest: nBest, lengthPenalty: lengthPenalty,
                                                            maxLength: maxLength, minLength: minLength))
     }
 
     func greedy(_ seeds: [UInt64], maxLength: Int = 12, minLength: Int = 0) throws -> [Hypothesis] {
-        var model = FakeModel(seeds: seeds, rowsPerSentence: 1)
+        var model = FakeModel(seeds: seeds)
         return try GreedySearch.run(&model, maxLengths: Array(repeating: maxLength, count: seeds.count),
                                     options: DecodingOptions(beamSize: 1, maxLength: maxLength, minLength: minLength))
     }
@@ -105,7 +106,7 @@ struct FakeModel: StepModel {
     func nBestIsSortedAndScoresAreSequenceLogProbabilities(beamSize: Int) throws {
         for lengthPenalty: Float in [0.6, 1, 1.4] {
             let results = try beam(Self.seeds, beamSize: beamSize, nBest: beamSize, lengthPenalty: lengthPenalty)
-            let model = FakeModel(seeds: Self.seeds, rowsPerSentence: 1)
+            let model = FakeModel(seeds: Self.seeds)
             for (seed, list) in zip(Self.seeds, results) {
                 #expect(list.count == beamSize)
                 #expect(zip(list, list.dropFirst()).allSatisfy { $0.score >= $1.score })
@@ -139,5 +140,14 @@ struct FakeModel: StepModel {
         for (i, seed) in Self.seeds.enumerated() {
             #expect(try beam([seed], beamSize: beamSize, nBest: beamSize)[0] == together[i])
         }
+    }
+
+    /// The first step's beams would all be the same: it runs one row per sentence, then each
+    /// sentence has `beamSize` rows until it is done.
+    @Test func theFirstBeamStepRunsOneRowPerSentence() throws {
+        var model = FakeModel(seeds: [1, 2, 3])
+        _ = try BeamSearch.run(&model, maxLengths: [12, 12, 12], options: DecodingOptions(beamSize: 4, maxLength: 12))
+        #expect(model.rowsPerStep.prefix(2) == [3, 12])
+        #expect(model.rowsPerStep.allSatisfy { $0 == 3 || $0 % 4 == 0 })
     }
 }
