@@ -4,8 +4,43 @@
 #include <unicode/ubrk.h>
 #include <unicode/utypes.h>
 
-// One iterator per call: a UBreakIterator is not thread-safe, and ICU caches the compiled rules,
-// so opening one costs little next to translating the text it splits.
+#include <string.h>
+
+// One iterator per thread and kind, kept for the next call with the same locale: a UBreakIterator
+// is not thread-safe, and opening one is not cheap (with `@ss=standard` ICU builds the
+// abbreviation filter each time: about 4% of a greedy translation of short lines when opened per
+// call). Reused with ubrk_setText; a thread keeps at most two iterators until it exits.
+typedef struct {
+    UBreakIterator *iterator;
+    char locale[64];
+} cached_iterator;
+
+static _Thread_local cached_iterator cache[2];  // [0] sentences, [1] lines
+
+static UBreakIterator *iterator_for(UBreakIteratorType kind, const char *locale, const uint16_t *text,
+                                    int32_t length, UErrorCode *status, int *owned) {
+    cached_iterator *slot = &cache[kind == UBRK_SENTENCE ? 0 : 1];
+    *owned = 0;
+    if (slot->iterator != NULL && strcmp(slot->locale, locale) == 0) {
+        ubrk_setText(slot->iterator, (const UChar *)text, length, status);
+        return slot->iterator;
+    }
+    UBreakIterator *iterator = ubrk_open(kind, locale, (const UChar *)text, length, status);
+    if (U_FAILURE(*status)) {
+        return NULL;
+    }
+    if (strlen(locale) < sizeof slot->locale) {
+        if (slot->iterator != NULL) {
+            ubrk_close(slot->iterator);
+        }
+        slot->iterator = iterator;
+        strcpy(slot->locale, locale);
+    } else {
+        *owned = 1;  // a locale too long to remember: closed after this call
+    }
+    return iterator;
+}
+
 static int32_t breaks_of_kind(UBreakIteratorType kind, const uint16_t *text, int32_t length,
                               const char *locale, int32_t *breaks, int32_t capacity) {
     if (length < 0 || capacity < 0 || (length > 0 && (text == NULL || breaks == NULL))) {
@@ -15,7 +50,8 @@ static int32_t breaks_of_kind(UBreakIteratorType kind, const uint16_t *text, int
         return 0;  // ICU would report only offset 0, which is not written.
     }
     UErrorCode status = U_ZERO_ERROR;
-    UBreakIterator *iterator = ubrk_open(kind, locale ? locale : "", (const UChar *)text, length, &status);
+    int owned = 0;
+    UBreakIterator *iterator = iterator_for(kind, locale ? locale : "", text, length, &status, &owned);
     if (U_FAILURE(status)) {
         return -(int32_t)status;
     }
@@ -23,12 +59,14 @@ static int32_t breaks_of_kind(UBreakIteratorType kind, const uint16_t *text, int
     ubrk_first(iterator);
     for (int32_t offset = ubrk_next(iterator); offset != UBRK_DONE; offset = ubrk_next(iterator)) {
         if (count == capacity) {
-            ubrk_close(iterator);
-            return -(int32_t)U_BUFFER_OVERFLOW_ERROR;
+            count = -(int32_t)U_BUFFER_OVERFLOW_ERROR;
+            break;
         }
         breaks[count++] = offset;
     }
-    ubrk_close(iterator);
+    if (owned) {
+        ubrk_close(iterator);
+    }
     return count;
 }
 
