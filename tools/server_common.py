@@ -75,7 +75,8 @@ class Server:
             wait_ready(self.url, 5)
             return self
         self.log_file = open(f"/tmp/translate-server-{self.port}.log", "w+")
-        self.process = subprocess.Popen([self.binary, "--model", MODEL, "--port", str(self.port), *self.args],
+        model = [] if "--model" in self.args else ["--model", MODEL]  # models/tiny.bin unless args name one
+        self.process = subprocess.Popen([self.binary, *model, "--port", str(self.port), *self.args],
                                         stdout=self.log_file, stderr=subprocess.STDOUT)
         try:
             self.health_checks = wait_ready(self.url, 60, self.process)

@@ -153,7 +153,8 @@ def main():
     p.add_argument("--lines", type=int, default=1000, help="different test lines to cycle through")
     p.add_argument("--connections", default="1,8,64", help="connection counts for the table")
     p.add_argument("--rss-requests", type=int, default=100_000)
-    p.add_argument("--server-args", default="", help="extra translate-server options, e.g. '--beam-size 1'")
+    p.add_argument("--server-args", default="", help="extra translate-server options, e.g. '--beam-size 1', or "
+                   "another model: '--model runs/parity/opus-mt-shape.f32.bin --languages en:de' (requests ask en → de)")
     p.add_argument("--rss-limit-s", type=int, default=1800, help="stop the RSS run after this many seconds")
     p.add_argument("--skip", default="", help="comma-separated: table, bar, rss, sigterm")
     args = p.parse_args()
@@ -210,7 +211,8 @@ def main():
             print(f"| {'on' if r['batching'] else 'off'} | {r['connections']} | {r['lines_per_s']:.1f} | {r['p50_ms']:.1f} | "
                   f"{r['p99_ms']:.1f} | {r['socket_errors'] + r['status_errors']} |")
     os.makedirs(os.path.join(ROOT, "runs"), exist_ok=True)
-    name = "server_load" + ("_" + "_".join(a.strip("-") for a in extra) if extra else "") + ".json"
+    name = "server_load" + ("_" + "_".join(os.path.basename(a.strip("-")).replace(":", "-") for a in extra)
+                            if extra else "") + ".json"
     with open(os.path.join(ROOT, "runs", name), "w") as f:
         json.dump(report, f, indent=1)
     shutil.rmtree(tmp, ignore_errors=True)
