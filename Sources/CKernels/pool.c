@@ -18,6 +18,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -125,6 +128,13 @@ size_t nmt_available_cores(void) {
     if (online > 0) cores = (size_t)online;
 #endif
     return cores > 0 ? cores : 1;
+}
+
+void nmt_reuse_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
 }
 
 nmt_pool *nmt_pool_create(size_t threads) {

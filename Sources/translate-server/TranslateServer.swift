@@ -36,6 +36,7 @@ struct TranslateServer: AsyncParsableCommand {
     @OptionGroup(title: "Limits") var limits: LimitArguments
 
     func run() async throws {
+        Allocator.reuseFreedMemory()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = server.logLevel

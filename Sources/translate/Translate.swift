@@ -59,6 +59,7 @@ struct Translate: ParsableCommand {
     }
 
     func run() throws {
+        Allocator.reuseFreedMemory()
         var options = decoding.options
         options.attention = attention.recorded
         // Threads beyond the cores only wait for each other inside every product (measured: 3
