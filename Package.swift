@@ -78,7 +78,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/NMTServer"
+            path: "Sources/NMTServer",
+            // The page's source; tools/embed_assets.py writes it into EmbeddedAssets.swift.
+            exclude: ["Assets"]
         ),
         .executableTarget(
             name: "translate-server",

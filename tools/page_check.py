@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks translate-server's web page in headless Chromium (Debian's chromium), as a person would
 use it: types a sentence into the text box key by key, waits for the translation to appear
-(debounced, as you type) and compares it with the translate command's; checks the attention view
+(debounced, as you type) and compares it with the translate command's; ticks the Attention box and checks the attention view
 (its words, and that hovering a translated word lights its source words as the API's weights say);
 asks for alternatives and checks they are listed; takes a screenshot and checks it is not blank. Drives Chromium through
 the DevTools protocol over a WebSocket, with the standard library only (no Selenium, no Node).
@@ -201,6 +201,13 @@ def check_attention(page, url, sentence, translation, screenshot):
                                                       "attention": True}).encode())
     with urllib.request.urlopen(request, timeout=30) as r:
         [api] = json.load(r)["attention"]
+    assert (api["line"], api["start"], api["end"]) == (0, 0, len(sentence)), f"the sentence's place: {api}"
+    # Attention costs time, so the page asks for it only once its box is ticked (a real click).
+    assert page.evaluate(WORDS % "target") == [], "the attention view shows before its box is ticked"
+    box = page.evaluate("(r => [r.x + r.width / 2, r.y + r.height / 2])("
+                        "document.getElementById('show-attention').getBoundingClientRect())")
+    for kind in ("mousePressed", "mouseReleased"):
+        page.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
     targets = page.wait_for(f"(w => w.length ? w : null)({WORDS % 'target'})", 30, "the attention view")
     sources = page.evaluate(WORDS % "source")
     assert sources == sentence.split(), f"attention source words {sources} != the sentence's {sentence.split()}"
@@ -208,20 +215,21 @@ def check_attention(page, url, sentence, translation, screenshot):
     assert (api["source"], api["target"]) == (sources, targets), "the page's words are not the API's"
     # The translated word that attends most clearly to one source word.
     t = max(range(len(targets)), key=lambda i: max(api["weights"][i]))
-    strongest = max(range(len(sources)), key=lambda j: api["weights"][t][j])
+    row = api["weights"][t]
+    strongest = [j for j in range(len(sources)) if row[j] == max(row)]  # ties all light fully
     box = page.evaluate(f"(r => [r.x + r.width / 2, r.y + r.height / 2])(document.querySelectorAll("
                         f"'#attention .words.target span')[{t}].getBoundingClientRect())")
     page.call("Input.dispatchMouseEvent", type="mouseMoved", x=box[0], y=box[1])
     lit = page.wait_for("(b => b.some(x => x) ? b : null)([...document.querySelectorAll('#attention .words.source span')]"
                         ".map(s => s.style.background))", 10, "source words lit on hover")
     full = [j for j, b in enumerate(lit) if b.startswith("rgb(")]  # the browser drops an alpha of 1
-    assert full == [strongest], (f"hovering {targets[t]!r} fully lights {[sources[j] for j in full]}, "
-                                 f"the API's strongest is {sources[strongest]!r}")
+    assert full == strongest, (f"hovering {targets[t]!r} fully lights {[sources[j] for j in full]}, "
+                               f"the API's strongest is {[sources[j] for j in strongest]}")
     shot = base64.b64decode(page.call("Page.captureScreenshot", format="png")["data"])
     with open(screenshot, "wb") as f:
         f.write(shot)
-    print(f"ok   attention: hovering {targets[t]!r} lights {sources[strongest]!r} most "
-          f"(weight {api['weights'][t][strongest]}); screenshot {screenshot}")
+    print(f"ok   attention: hovering {targets[t]!r} lights {[sources[j] for j in strongest]} most "
+          f"(weight {max(row)}); screenshot {screenshot}")
 
 
 def main():

@@ -132,6 +132,10 @@ size_t nmt_available_cores(void) {
 
 void nmt_reuse_freed_memory(void) {
 #if defined(__GLIBC__)
+    // A user who tunes malloc through the environment keeps their settings.
+    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") || getenv("GLIBC_TUNABLES")) {
+        return;
+    }
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
 #endif

@@ -4,39 +4,84 @@
 #include <unicode/ubrk.h>
 #include <unicode/utypes.h>
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 // One iterator per thread and kind, kept for the next call with the same locale: a UBreakIterator
 // is not thread-safe, and opening one is not cheap (with `@ss=standard` ICU builds the
 // abbreviation filter each time: about 4% of a greedy translation of short lines when opened per
-// call). Reused with ubrk_setText; a thread keeps at most two iterators until it exits.
+// call). Reused with ubrk_setText. The cache hangs on a pthread key whose destructor closes the
+// iterators when the thread exits, so threads that come and go (a server's dispatch threads) leak
+// nothing. Without a cache (allocation failed) every call opens and closes its own iterator.
 typedef struct {
     UBreakIterator *iterator;
     char locale[64];
 } cached_iterator;
 
-static _Thread_local cached_iterator cache[2];  // [0] sentences, [1] lines
+enum { cached_kinds = 2 };  // [0] sentences, [1] lines
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+static int cache_key_ready;
+
+static void close_cache(void *value) {
+    cached_iterator *cache = value;
+    for (int kind = 0; kind < cached_kinds; kind++) {
+        if (cache[kind].iterator != NULL) {
+            ubrk_close(cache[kind].iterator);
+        }
+    }
+    free(cache);
+}
+
+static void create_cache_key(void) {
+    cache_key_ready = pthread_key_create(&cache_key, close_cache) == 0;
+}
+
+static cached_iterator *thread_cache(void) {
+    pthread_once(&cache_key_once, create_cache_key);
+    if (!cache_key_ready) {
+        return NULL;
+    }
+    cached_iterator *cache = pthread_getspecific(cache_key);
+    if (cache == NULL) {
+        cache = calloc(cached_kinds, sizeof *cache);
+        if (cache != NULL && pthread_setspecific(cache_key, cache) != 0) {
+            free(cache);
+            cache = NULL;
+        }
+    }
+    return cache;
+}
 
 static UBreakIterator *iterator_for(UBreakIteratorType kind, const char *locale, const uint16_t *text,
                                     int32_t length, UErrorCode *status, int *owned) {
-    cached_iterator *slot = &cache[kind == UBRK_SENTENCE ? 0 : 1];
+    cached_iterator *cache = thread_cache();
+    cached_iterator *slot = cache ? &cache[kind == UBRK_SENTENCE ? 0 : 1] : NULL;
     *owned = 0;
-    if (slot->iterator != NULL && strcmp(slot->locale, locale) == 0) {
+    if (slot != NULL && slot->iterator != NULL && strcmp(slot->locale, locale) == 0) {
         ubrk_setText(slot->iterator, (const UChar *)text, length, status);
+        if (U_FAILURE(*status)) {
+            // Leave no iterator behind in an unknown state.
+            ubrk_close(slot->iterator);
+            slot->iterator = NULL;
+            return NULL;
+        }
         return slot->iterator;
     }
     UBreakIterator *iterator = ubrk_open(kind, locale, (const UChar *)text, length, status);
     if (U_FAILURE(*status)) {
         return NULL;
     }
-    if (strlen(locale) < sizeof slot->locale) {
+    if (slot != NULL && strlen(locale) < sizeof slot->locale) {
         if (slot->iterator != NULL) {
             ubrk_close(slot->iterator);
         }
         slot->iterator = iterator;
         strcpy(slot->locale, locale);
     } else {
-        *owned = 1;  // a locale too long to remember: closed after this call
+        *owned = 1;  // no cache, or a locale too long to remember: closed after this call
     }
     return iterator;
 }

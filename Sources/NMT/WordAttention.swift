@@ -14,12 +14,15 @@ public struct WordAttention: Sendable, Equatable {
     /// [target word][source word].
     public var weights: [[Float]]
 
-    /// nil when the segment's best hypothesis carries no attention (not asked for).
+    /// nil when the segment's best hypothesis carries no attention (not asked for), or when the
+    /// model has no decoder layer `layer`.
     ///
-    /// layer: the decoder layer whose cross-attention is read; nil for the last.
+    /// layer: the decoder layer whose cross-attention is read, from 0; nil for the last.
     public init?(_ segment: TranslatedSegment, layer: Int? = nil) {
         guard let best = segment.hypotheses.first, let attention = best.attention else { return nil }
-        let pieces = attention.cross.headMean(layer: layer ?? attention.cross.layers - 1)  // [target piece][source piece]
+        let layer = layer ?? attention.cross.layers - 1
+        guard (0..<attention.cross.layers).contains(layer) else { return nil }
+        let pieces = attention.cross.headMean(layer: layer)  // [target piece][source piece]
         let sourceIndex = WordAlignment.wordIndices(segment.sourcePieces)
         let targetIndex = WordAlignment.wordIndices(best.tokens)
         sourceWords = Self.words(segment.sourcePieces, sourceIndex)

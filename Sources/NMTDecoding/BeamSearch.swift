@@ -51,6 +51,11 @@ public enum BeamSearch {
             do { logits = try model.next(inputs) } catch { throw .model(error) }
             let maskEOS = t < options.minLength
             let width = t == 0 ? 1 : beamSize
+            // A model that did not start with one row per sentence (or ignored a select) would
+            // have its rows read as the wrong beams.
+            guard logits.positions == live.count * width else {
+                throw .model(.stateMismatch("the model returned \(logits.positions) rows for \(live.count) sentences × \(width) beams"))
+            }
             nextLive.removeAll(keepingCapacity: true)
             nextInputs.removeAll(keepingCapacity: true)
             sources.removeAll(keepingCapacity: true)

@@ -19,6 +19,9 @@ public enum GreedySearch {
         while !live.isEmpty {
             let logits: Logits
             do { logits = try model.next(tokens) } catch { throw .model(error) }
+            guard logits.positions == live.count else {
+                throw .model(.stateMismatch("the model returned \(logits.positions) rows for \(live.count) sentences"))
+            }
             var continuing: [Int] = []  // rows whose sentence goes on
             for (r, b) in live.enumerated() {
                 let best = bestToken(logits.row(r), excluding: pad, t < options.minLength ? eos : nil)

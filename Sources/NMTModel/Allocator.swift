@@ -12,7 +12,8 @@ public enum Allocator {
     /// with this, 11,700 faults, 0.02 s and 1.62–1.67 s. The cost: memory freed after a peak is
     /// not returned to the system (peak RSS 98 MB instead of 90 MB there). Process-wide, so the
     /// library never calls it itself: the `translate` and `translate-server` commands do, at
-    /// start. Does nothing on other C libraries.
+    /// start. Does nothing on other C libraries, nor when the environment already tunes glibc's
+    /// malloc (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` or `GLIBC_TUNABLES` set).
     public static func reuseFreedMemory() {
         nmt_reuse_freed_memory()
     }

@@ -41,7 +41,7 @@ enum EmbeddedAssets {
     <label>Alternatives <select id="alternatives-count">
       <option value="0" selected>none</option><option value="1">1</option><option value="2">2</option><option value="3">3</option>
     </select></label>
-    <label><input type="checkbox" id="show-attention" checked> Attention</label>
+    <label title="Show which source words each translated word looked at (slower: the server records attention)"><input type="checkbox" id="show-attention"> Attention</label>
   </div>
   <div class="panes">
     <textarea id="text" placeholder="Type here: the translation follows as you type." autofocus></textarea>
@@ -99,7 +99,7 @@ async function translate() {
                              attention: $("show-attention").checked }),
     });
     const answer = await response.json();
-    if (!response.ok) { setStatus(answer.error || response.statusText, true); return; }
+    if (!response.ok) { showAttention([]); setStatus(answer.error || response.statusText, true); return; }
     $("translation").textContent = answer.translatedText;
     $("alternatives").innerHTML = "";
     for (const alternative of answer.alternatives || []) {
@@ -110,7 +110,7 @@ async function translate() {
     showAttention(answer.attention || []);
     setStatus(`translated in ${Math.round(performance.now() - started)} ms`);
   } catch (e) {
-    if (e.name !== "AbortError") setStatus(String(e), true);
+    if (e.name !== "AbortError") { showAttention([]); setStatus(String(e), true); }
   }
 }
 
@@ -130,10 +130,9 @@ function showAttention(sentences) {
     const row = (words, kind) => {
       const div = document.createElement("div");
       div.className = "words " + kind;
-      words.forEach((word, i) => {
+      words.forEach((word) => {
         const span = document.createElement("span");
         span.textContent = word;
-        span.dataset.index = i;
         div.appendChild(span);
       });
       box.appendChild(div);
@@ -395,8 +394,11 @@ components:
         is the attention target word t's pieces gave source word s's pieces (summed over s's pieces,
         averaged over t's), rounded to 0.001. </s> is no word, so a row sums to at most 1.
       type: object
-      required: [source, target, weights]
+      required: [line, start, end, source, target, weights]
       properties:
+        line: { type: integer, minimum: 0, description: The line of the text (0-based) the sentence is in }
+        start: { type: integer, minimum: 0, description: 'UTF-16 offset of the sentence in the whole text (a JavaScript string index)' }
+        end: { type: integer, minimum: 0, description: 'UTF-16 offset just past the sentence in the whole text' }
         source: { type: array, items: { type: string }, description: Source words as the model read them }
         target: { type: array, items: { type: string }, description: Words of the translation }
         weights:

@@ -75,14 +75,22 @@ public struct TranslationService: Sendable {
         /// Present when the request asked for attention: per text, its sentences in order.
         var attention: OneOrMany<[Sentence]>?
 
-        /// One sentence's cross-attention between words (`WordAttention`), rounded to 0.001.
+        /// One sentence's cross-attention between words (`WordAttention`), rounded to 0.001, and
+        /// where the sentence is in its text.
         struct Sentence: Encodable, Equatable {
+            /// The line of the text (0-based) the sentence is in.
+            var line: Int
+            /// The sentence's UTF-16 offsets in the whole text (a JavaScript string's indices).
+            var start: Int, end: Int
             var source: [String]
             var target: [String]
             /// [target word][source word]
             var weights: [[Float]]
 
-            init(_ words: WordAttention) {
+            init(_ words: WordAttention, line: Int, range: Range<Int>) {
+                self.line = line
+                start = range.lowerBound
+                end = range.upperBound
                 source = words.sourceWords
                 target = words.targetWords
                 weights = words.weights.map { $0.map { ($0 * 1000).rounded() / 1000 } }
@@ -123,8 +131,9 @@ public struct TranslationService: Sendable {
         var lineBreaks: [[[(line: Int, carriageReturn: Bool)]]] = []  // per text, per unit, its lines
         for textUnits in units {
             lineBreaks.append(textUnits.map { unit in
-                unit.split(separator: "\n", omittingEmptySubsequences: false).map { raw in
-                    let cr = raw.hasSuffix("\r")
+                // By scalars: as Characters, "\r\n" is one grapheme and never equals "\n".
+                unit.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { raw in
+                    let cr = raw.last == "\r"
                     lines.append(String(cr ? raw.dropLast() : raw))
                     return (lines.count - 1, cr)
                 }
@@ -158,7 +167,15 @@ public struct TranslationService: Sendable {
         }
         if request.attention {
             let sentences = lineBreaks.map { textLines in
-                textLines[0].flatMap { results[$0.line].segments.compactMap { WordAttention($0) }.map(TranslateResponse.Sentence.init) }
+                var lineStart = 0  // UTF-16 offset of the line in its text
+                return textLines[0].enumerated().flatMap { index, l in
+                    defer { lineStart += lines[l.line].utf16.count + (l.carriageReturn ? 1 : 0) + 1 }
+                    return results[l.line].segments.compactMap { segment in
+                        WordAttention(segment).map {
+                            TranslateResponse.Sentence($0, line: index, range: (lineStart + segment.utf16Range.lowerBound)..<(lineStart + segment.utf16Range.upperBound))
+                        }
+                    }
+                }
             }
             response.attention = .init(sentences, isArray: request.isArray)
         }

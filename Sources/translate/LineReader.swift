@@ -7,25 +7,34 @@ import Darwin
 /// Reads a stream line by line in fixed-size chunks, so memory stays flat however long the input.
 /// Lines end at "\n"; a "\r" before it is dropped (CRLF input); a last line without newline counts.
 /// Invalid UTF-8 is replaced by U+FFFD and reported through `invalidUTF8`.
+///
+/// Reads with read(2), which returns what a pipe holds rather than waiting for a full chunk, and
+/// tells the caller before it would wait for more input (`whenInputStalls`): a translator fed
+/// line by line through a pipe or a terminal can then write what it has instead of holding it
+/// until its read-ahead window fills. A regular file never stalls.
 struct LineReader {
     struct Line {
         var text: String
         var invalidUTF8: Bool
     }
 
-    private let file: UnsafeMutablePointer<FILE>
+    private let descriptor: Int32
     private var buffer: [UInt8] = []
     private var start = 0
     private var atEnd = false
     private let chunkSize = 1 << 16
     /// Bytes of the stream that the lines returned so far took, line ends included.
     private(set) var bytesConsumed = 0
+    /// errno of a failed read; the input ends there.
+    private(set) var readError: Int32?
 
     init(file: UnsafeMutablePointer<FILE>) {
-        self.file = file
+        descriptor = fileno(file)
     }
 
-    mutating func next() -> Line? {
+    /// The next line, or nil at the end of the input (or at a read error, see `readError`).
+    /// whenInputStalls: called before waiting for input that is not there yet.
+    mutating func next(whenInputStalls stalled: () -> Void = {}) -> Line? {
         while true {
             if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 defer {
@@ -44,11 +53,23 @@ struct LineReader {
             }
             buffer.removeFirst(start)
             start = 0
-            var chunk = [UInt8](repeating: 0, count: chunkSize)
-            let read = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, chunkSize, file) }
-            if read < chunkSize { atEnd = true }
-            buffer.append(contentsOf: chunk[0..<read])
+            if !inputIsReady() { stalled() }
+            let kept = buffer.count
+            buffer.append(contentsOf: repeatElement(0, count: chunkSize))
+            var got = 0
+            repeat {
+                got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + kept, chunkSize) }
+            } while got < 0 && errno == EINTR
+            if got < 0 { readError = errno }
+            if got <= 0 { atEnd = true }
+            buffer.removeLast(chunkSize - max(got, 0))
         }
+    }
+
+    /// Whether a read would return without waiting (data or the end of the input is there).
+    private func inputIsReady() -> Bool {
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, 0) != 0
     }
 
     private static func line(_ bytes: ArraySlice<UInt8>) -> Line {

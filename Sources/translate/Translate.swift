@@ -94,10 +94,13 @@ struct Translate: ParsableCommand {
         progress.note(String(format: "loaded %@ in %.2f s", model.model, Date().timeIntervalSince(loadStart)))
 
         var reader = LineReader(file: input)
+        var consumed = 0  // input bytes up to the last line read, for the progress bar
         var lineNumber = 0
         var window: [String] = []
-        // A terminal gets each line's translation as soon as it is typed.
-        let readAhead = isatty(fileno(input)) != 0 ? 1 : batching.readAhead
+        // Lines are translated when the window is full, or earlier when the input pauses (a
+        // terminal, or a pipe fed line by line), so an interactive user gets each translation as
+        // soon as its line is in.
+        let readAhead = batching.readAhead
         func flush() {
             guard !window.isEmpty else { return }
             let started = Date()
@@ -132,16 +135,20 @@ struct Translate: ParsableCommand {
             fputs(text, output)
             fflush(output)
             progress.add(lines: window.count, tokens: results.reduce(0) { $0 + ($1.hypotheses.first?.ids.count ?? 0) },
-                         seconds: Date().timeIntervalSince(started), bytes: reader.bytesConsumed)
+                         seconds: Date().timeIntervalSince(started), bytes: consumed)
             window.removeAll(keepingCapacity: true)
         }
-        while let line = reader.next() {
+        while let line = reader.next(whenInputStalls: flush) {
             lineNumber += 1
+            consumed = reader.bytesConsumed
             if line.invalidUTF8 { warn("line \(lineNumber): invalid UTF-8 replaced by U+FFFD") }
             window.append(line.text)
             if window.count >= readAhead { flush() }
         }
         flush()
+        if let error = reader.readError {
+            fail("cannot read the input after line \(lineNumber): \(String(cString: strerror(error)))")
+        }
         progress.finish()
         fclose(output)
     }
@@ -283,7 +290,7 @@ struct BatchingOptions: ParsableArguments {
     @Option(help: "sentences: translate each sentence of a line (ICU rules) and cut sentences too long for the model; long: cut only lines too long for the model; none: each line is one sequence, truncated to the model's positions (as transformers does).")
     var split: SplitMode = .sentences
 
-    @Option(help: "Lines read, sorted by length and translated before their outputs are written.")
+    @Option(help: "Lines read, sorted by length and translated before their outputs are written (fewer when the input pauses, as typed or piped line by line).")
     var readAhead: Int = 1000
 
     @Option(help: "Most sentences in a batch.")

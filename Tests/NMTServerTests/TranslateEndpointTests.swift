@@ -93,6 +93,20 @@ import Testing
                 }
             }
             #expect(sentences[0]["source"] as? [String] == ["Two", "men", "are", "talking."])
+            // Each sentence says where it is: its line, and its UTF-16 range in the whole text.
+            let units = Array(text.utf16)
+            #expect(sentences.map { $0["line"] as? Int } == [0, 0, 1])
+            #expect(sentences.map { s -> String? in
+                guard let start = s["start"] as? Int, let end = s["end"] as? Int else { return nil }
+                return String(decoding: units[start..<end], as: UTF16.self)
+            } == ["Two men are talking.", "A woman sings.", "A dog runs on the beach."])
+            let crlf = try await client.postJSON("/translate", ["q": "A dog.\r\nTwo men.", "source": "en", "target": "de", "attention": true])
+            let crlfSentences = try #require(Support.object(crlf)?["attention"] as? [[String: Any]])
+            #expect(crlfSentences.map { [$0["line"] as? Int, $0["start"] as? Int, $0["end"] as? Int] } == [[0, 0, 6], [1, 8, 16]])
+            // CRLF ends a line as LF does (lines without final punctuation stay apart) and is kept.
+            let crlfLines = try Support.expected(["A dog", "Two men"])
+            let unpunctuated = try await client.postJSON("/translate", ["q": "A dog\r\nTwo men", "source": "en", "target": "de"])
+            #expect(Support.object(unpunctuated)?["translatedText"] as? String == crlfLines[0].text + "\r\n" + crlfLines[1].text)
             // An array q gets an array per text; a form's "true" counts; without it, no field.
             let array = try await client.postForm("/translate", "q=A+woman+sings.&q=Two+men+are+talking.&source=en&target=de&attention=true")
             #expect((Support.object(array)?["attention"] as? [[[String: Any]]])?.map(\.count) == [1, 1])

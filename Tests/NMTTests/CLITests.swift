@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 /// The `translate` executable end to end: line alignment, formats, errors and exit codes.
@@ -192,6 +193,43 @@ import Testing
         #expect(run.lines.count == 2)
         #expect(run.stderr.isEmpty, "\(run.stderr)")
         #expect(run.lines[1] == "status 0" || run.lines[1] == "status 141")
+    }
+
+    /// Fed line by line through a pipe, each translation comes out while the input is still open
+    /// (the read-ahead window does not wait to fill), and the run ends normally at the end.
+    @Test func aPipeFedLineByLineGetsEachTranslationAtOnce() throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["--model", Self.model, "--beam-size", "1", "--max-length", "4"]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // Everything the process writes, collected by a reader thread until the pipe closes.
+        final class Output: Sendable {
+            let data = Mutex(Data())
+            var lines: Int { data.withLock { $0.filter { $0 == 0x0A }.count } }
+        }
+        let output = Output()
+        let handle = stdout.fileHandleForReading
+        Thread {
+            while case let data = handle.availableData, !data.isEmpty { output.data.withLock { $0 += data } }
+        }.start()
+        func waitForLines(_ lines: Int) -> Bool {
+            let deadline = Date().addingTimeInterval(60)
+            while output.lines < lines && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            return output.lines >= lines
+        }
+        for (n, line) in ["A dog runs.\n", "Two men are talking.\n", "\n"].enumerated() {
+            stdin.fileHandleForWriting.write(Data(line.utf8))
+            #expect(waitForLines(n + 1), "no output for line \(n + 1) while the input stayed open")
+        }
+        try stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(waitForLines(3) && output.lines == 3)
     }
 
     @Test func helpExplainsTheOptions() throws {

@@ -150,4 +150,38 @@ struct FakeModel: StepModel {
         #expect(model.rowsPerStep.prefix(2) == [3, 12])
         #expect(model.rowsPerStep.allSatisfy { $0 == 3 || $0 % 4 == 0 })
     }
+
+    /// A model whose rows do not match the search's (it ignored a select) is an error, not a
+    /// search that reads one sentence's logits as another's beams.
+    @Test func aModelThatIgnoresSelectIsRefused() throws {
+        struct IgnoresSelect: StepModel {
+            var inner: FakeModel
+            var vocabularySize: Int { inner.vocabularySize }
+            var eosID: Int32 { inner.eosID }
+            var padID: Int32 { inner.padID }
+            var startID: Int32 { inner.startID }
+            mutating func next(_ tokens: [Int32]) throws(ModelError) -> Logits {
+                let rows = inner.histories.count  // the rows it started with, whatever it is fed
+                return try inner.next(Array(tokens.prefix(rows)) + Array(repeating: startID, count: max(0, rows - tokens.count)))
+            }
+            mutating func select(_ sources: [Int]) throws(ModelError) {}
+        }
+        for beamSize in [1, 4] {
+            var model = IgnoresSelect(inner: FakeModel(seeds: [1, 2, 3]))
+            let options = DecodingOptions(beamSize: beamSize, maxLength: 12)
+            #expect {
+                _ = try BeamSearch.run(&model, maxLengths: [12, 4, 12], options: options)
+            } throws: { error in
+                guard case DecodingError.model(.stateMismatch(let why)) = error else { return false }
+                return why.contains("rows for")
+            }
+        }
+        var greedy = IgnoresSelect(inner: FakeModel(seeds: [1, 2, 3]))
+        #expect {
+            _ = try GreedySearch.run(&greedy, maxLengths: [12, 1, 12], options: DecodingOptions(beamSize: 1, maxLength: 12))
+        } throws: { error in
+            guard case DecodingError.model(.stateMismatch(let why)) = error else { return false }
+            return why.contains("rows for")
+        }
+    }
 }

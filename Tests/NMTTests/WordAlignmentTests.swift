@@ -36,6 +36,10 @@ import Testing
             for (got, w) in zip(row, want) { #expect(abs(got - w) < 1e-6) }
         }
         #expect(words.weights.map(\.count) == [2, 2])
+        // Layer 0 is the only one; a layer the model does not have gives nothing, not a trap.
+        #expect(WordAttention(segment, layer: 0) == words)
+        #expect(WordAttention(segment, layer: 1) == nil)
+        #expect(WordAttention(segment, layer: -1) == nil)
         // Without attention there is nothing to show.
         var plain = segment
         plain.hypotheses[0].hypothesis.attention = nil

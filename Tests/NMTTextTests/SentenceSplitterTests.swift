@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 import NMTText
 
@@ -91,5 +93,28 @@ import NMTText
         #expect(line.reassembled { $0.uppercased() + "#" } == " ONE.#\n\nTWO?#  THREE# ")
         enum Failure: Error { case refused }
         #expect(throws: Failure.self) { try line.reassembled { (_: Substring) throws(Failure) -> String in throw .refused } }
+    }
+
+    /// Each thread caches its ICU iterators and closes them when it exits (a server's dispatch
+    /// threads come and go); threads that split with two locales and then exit agree with this one.
+    @Test func shortLivedThreadsSplitAlikeAndExitCleanly() throws {
+        let text = "Mr. Smith went to Washington. He arrived at 3 p.m. today. 今日は晴れです。明日は雨"
+        let splitters = [SentenceSplitter(), SentenceSplitter(locale: "ja")]
+        let expected = try splitters.map { try $0.split(text).pieces }
+        let results = Mutex<[[[String]]]>([])
+        let group = DispatchGroup()
+        for _ in 0..<64 {
+            group.enter()
+            let thread = Thread {
+                let pieces = splitters.map { (try? $0.split(text).pieces) ?? [] }
+                results.withLock { $0.append(pieces) }
+                group.leave()
+            }
+            thread.start()
+        }
+        group.wait()
+        let all = results.withLock { $0 }
+        #expect(all.count == 64)
+        #expect(all.allSatisfy { $0 == expected })
     }
 }
