@@ -21,6 +21,8 @@ struct LineReader {
     private let descriptor: Int32
     private var buffer: [UInt8] = []
     private var start = 0
+    /// buffer[start..<scanned] holds no newline: a long line is searched once, not per chunk.
+    private var scanned = 0
     private var atEnd = false
     private let chunkSize = 1 << 16
     /// Bytes of the stream that the lines returned so far took, line ends included.
@@ -36,7 +38,7 @@ struct LineReader {
     /// whenInputStalls: called before waiting for input that is not there yet.
     mutating func next(whenInputStalls stalled: () -> Void = {}) -> Line? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            if let newline = buffer[max(start, scanned)...].firstIndex(of: UInt8(ascii: "\n")) {
                 defer {
                     bytesConsumed += newline + 1 - start
                     start = newline + 1
@@ -53,6 +55,7 @@ struct LineReader {
             }
             buffer.removeFirst(start)
             start = 0
+            scanned = buffer.count
             if !inputIsReady() { stalled() }
             let kept = buffer.count
             buffer.append(contentsOf: repeatElement(0, count: chunkSize))
