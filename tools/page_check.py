@@ -201,7 +201,7 @@ def check_attention(page, url, sentence, translation, screenshot):
                                                       "attention": True}).encode())
     with urllib.request.urlopen(request, timeout=30) as r:
         [api] = json.load(r)["attention"]
-    assert (api["line"], api["start"], api["end"]) == (0, 0, len(sentence)), f"the sentence's place: {api}"
+    assert (api["line"], api["start"], api["end"]) == (0, 0, len(sentence.encode("utf-16-le")) // 2), f"the sentence's place: {api}"
     # Attention costs time, so the page asks for it only once its box is ticked (a real click).
     assert page.evaluate(WORDS % "target") == [], "the attention view shows before its box is ticked"
     box = page.evaluate("(r => [r.x + r.width / 2, r.y + r.height / 2])("

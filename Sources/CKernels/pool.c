@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -132,8 +133,11 @@ size_t nmt_available_cores(void) {
 
 void nmt_reuse_freed_memory(void) {
 #if defined(__GLIBC__)
-    // A user who tunes malloc through the environment keeps their settings.
-    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") || getenv("GLIBC_TUNABLES")) {
+    // A user who tunes malloc through the environment keeps their settings (GLIBC_TUNABLES
+    // counts only when it names a malloc tunable: containers set it for other reasons too).
+    const char *tunables = getenv("GLIBC_TUNABLES");
+    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") ||
+        (tunables && strstr(tunables, "glibc.malloc."))) {
         return;
     }
     mallopt(M_MMAP_THRESHOLD, 32 << 20);

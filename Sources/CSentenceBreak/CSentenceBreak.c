@@ -5,8 +5,26 @@
 #include <unicode/utypes.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+// Iterators open now, for tests and diagnostics (nmt_break_iterators_open).
+static atomic_int open_iterators;
+
+static UBreakIterator *open_iterator(UBreakIteratorType kind, const char *locale, const uint16_t *text,
+                                     int32_t length, UErrorCode *status) {
+    UBreakIterator *iterator = ubrk_open(kind, locale, (const UChar *)text, length, status);
+    if (U_SUCCESS(*status)) {
+        atomic_fetch_add(&open_iterators, 1);
+    }
+    return iterator;
+}
+
+static void close_iterator(UBreakIterator *iterator) {
+    ubrk_close(iterator);
+    atomic_fetch_sub(&open_iterators, 1);
+}
 
 // One iterator per thread and kind, kept for the next call with the same locale: a UBreakIterator
 // is not thread-safe, and opening one is not cheap (with `@ss=standard` ICU builds the
@@ -29,7 +47,7 @@ static void close_cache(void *value) {
     cached_iterator *cache = value;
     for (int kind = 0; kind < cached_kinds; kind++) {
         if (cache[kind].iterator != NULL) {
-            ubrk_close(cache[kind].iterator);
+            close_iterator(cache[kind].iterator);
         }
     }
     free(cache);
@@ -64,19 +82,19 @@ static UBreakIterator *iterator_for(UBreakIteratorType kind, const char *locale,
         ubrk_setText(slot->iterator, (const UChar *)text, length, status);
         if (U_FAILURE(*status)) {
             // Leave no iterator behind in an unknown state.
-            ubrk_close(slot->iterator);
+            close_iterator(slot->iterator);
             slot->iterator = NULL;
             return NULL;
         }
         return slot->iterator;
     }
-    UBreakIterator *iterator = ubrk_open(kind, locale, (const UChar *)text, length, status);
+    UBreakIterator *iterator = open_iterator(kind, locale, text, length, status);
     if (U_FAILURE(*status)) {
         return NULL;
     }
     if (slot != NULL && strlen(locale) < sizeof slot->locale) {
         if (slot->iterator != NULL) {
-            ubrk_close(slot->iterator);
+            close_iterator(slot->iterator);
         }
         slot->iterator = iterator;
         strcpy(slot->locale, locale);
@@ -110,7 +128,7 @@ static int32_t breaks_of_kind(UBreakIteratorType kind, const uint16_t *text, int
         breaks[count++] = offset;
     }
     if (owned) {
-        ubrk_close(iterator);
+        close_iterator(iterator);
     }
     return count;
 }
@@ -123,6 +141,10 @@ int32_t nmt_sentence_breaks(const uint16_t *text, int32_t length, const char *lo
 int32_t nmt_line_breaks(const uint16_t *text, int32_t length, const char *locale,
                         int32_t *breaks, int32_t capacity) {
     return breaks_of_kind(UBRK_LINE, text, length, locale, breaks, capacity);
+}
+
+int32_t nmt_break_iterators_open(void) {
+    return atomic_load(&open_iterators);
 }
 
 const char *nmt_break_error_name(int32_t code) {

@@ -13,7 +13,8 @@ public enum Allocator {
     /// not returned to the system (peak RSS 98 MB instead of 90 MB there). Process-wide, so the
     /// library never calls it itself: the `translate` and `translate-server` commands do, at
     /// start. Does nothing on other C libraries, nor when the environment already tunes glibc's
-    /// malloc (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_` or `GLIBC_TUNABLES` set).
+    /// malloc (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, or `glibc.malloc.*` in
+    /// `GLIBC_TUNABLES`).
     public static func reuseFreedMemory() {
         nmt_reuse_freed_memory()
     }

@@ -7,9 +7,9 @@ public final class DecoderState {
     /// adjacent), then as `select` makes them: fewer as rows finish, more when beams expand (up
     /// to the cache's rows).
     public var rows: Int { rowSentence.count }
-    /// The rows each sentence started with (1 for a beam search, whose first step has one row
-    /// per sentence; the beam size when every beam starts at once). `select` may grow a sentence
-    /// up to the cache's rows per sentence, the `maxRowsPerSentence` of `startDecoding`.
+    /// The rows each sentence started with (the searches start with 1: a beam search's first
+    /// step has one row per sentence and expands after it). `select` may grow a sentence up to
+    /// the cache's rows per sentence, the `maxRowsPerSentence` of `startDecoding`.
     public let rowsPerSentence: Int
     /// Sentence (index in the encoder batch) that each live row translates.
     private(set) var rowSentence: [Int]

@@ -396,9 +396,9 @@ components:
       type: object
       required: [line, start, end, source, target, weights]
       properties:
-        line: { type: integer, minimum: 0, description: The line of the text (0-based) the sentence is in }
-        start: { type: integer, minimum: 0, description: 'UTF-16 offset of the sentence in the whole text (a JavaScript string index)' }
-        end: { type: integer, minimum: 0, description: 'UTF-16 offset just past the sentence in the whole text' }
+        line: { type: integer, minimum: 0, description: 'The line of the text (0-based) the sentence is in: lines end at LF, a CRLF is one line end, a lone CR is not' }
+        start: { type: integer, minimum: 0, description: 'UTF-16 offset of the sentence in its text (the element of q when q is an array; a JavaScript string index)' }
+        end: { type: integer, minimum: 0, description: 'UTF-16 offset just past the sentence in its text' }
         source: { type: array, items: { type: string }, description: Source words as the model read them }
         target: { type: array, items: { type: string }, description: Words of the translation }
         weights:

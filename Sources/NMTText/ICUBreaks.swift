@@ -8,6 +8,10 @@ enum BreakKind {
     case line
 }
 
+/// ICU break iterators open in this process (each thread that split text caches up to two until
+/// it exits); for tests.
+var icuIteratorsOpen: Int { Int(nmt_break_iterators_open()) }
+
 /// The places where ICU breaks `text`, as indices of `text`'s base string, in increasing order,
 /// excluding `text.startIndex` and including `text.endIndex` when `text` is not empty.
 ///

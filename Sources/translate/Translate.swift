@@ -97,9 +97,9 @@ struct Translate: ParsableCommand {
         var consumed = 0  // input bytes up to the last line read, for the progress bar
         var lineNumber = 0
         var window: [String] = []
-        // Lines are translated when the window is full, or earlier when the input pauses (a
-        // terminal, or a pipe fed line by line), so an interactive user gets each translation as
-        // soon as its line is in.
+        // Lines are translated when the window is full, or earlier when the input pauses for
+        // 20 ms (a terminal, or a pipe fed line by line), so an interactive user gets each
+        // translation as soon as its line is in.
         let readAhead = batching.readAhead
         func flush() {
             guard !window.isEmpty else { return }
@@ -147,7 +147,8 @@ struct Translate: ParsableCommand {
         }
         flush()
         if let error = reader.readError {
-            fail("cannot read the input after line \(lineNumber): \(String(cString: strerror(error)))")
+            fail("cannot read the input after line \(lineNumber) (line \(lineNumber + 1) is incomplete or missing; " +
+                 "nothing of it was translated): \(String(cString: strerror(error)))")
         }
         progress.finish()
         fclose(output)

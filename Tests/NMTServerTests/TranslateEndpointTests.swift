@@ -103,6 +103,19 @@ import Testing
             let crlf = try await client.postJSON("/translate", ["q": "A dog.\r\nTwo men.", "source": "en", "target": "de", "attention": true])
             let crlfSentences = try #require(Support.object(crlf)?["attention"] as? [[String: Any]])
             #expect(crlfSentences.map { [$0["line"] as? Int, $0["start"] as? Int, $0["end"] as? Int] } == [[0, 0, 6], [1, 8, 16]])
+            // Offsets count UTF-16 units (an emoji is two) and restart in each text of an array q.
+            let texts = ["👍 A dog runs. Two men talk.", "\n  A woman sings."]
+            let arrayOfTexts = try await client.postJSON("/translate", ["q": texts, "source": "en", "target": "de", "attention": true])
+            let perText = try #require(Support.object(arrayOfTexts)?["attention"] as? [[[String: Any]]])
+            let places = zip(texts, perText).map { text, sentences in
+                sentences.map { s -> String in
+                    let units = Array(text.utf16)
+                    guard let line = s["line"] as? Int, let start = s["start"] as? Int, let end = s["end"] as? Int,
+                          0 <= start, start <= end, end <= units.count else { return "bad \(s)" }
+                    return "\(line):" + String(decoding: units[start..<end], as: UTF16.self)
+                }
+            }
+            #expect(places == [["0:👍 A dog runs.", "0:Two men talk."], ["1:A woman sings."]])
             // CRLF ends a line as LF does (lines without final punctuation stay apart) and is kept.
             let crlfLines = try Support.expected(["A dog", "Two men"])
             let unpunctuated = try await client.postJSON("/translate", ["q": "A dog\r\nTwo men", "source": "en", "target": "de"])

@@ -182,6 +182,16 @@ import Testing
         #expect(run.stderr.hasPrefix("error: ") && run.stderr.filter { $0 == "\n" }.count == 1, "\(run.stderr)")
     }
 
+    /// An input that cannot be read (here a directory: read(2) fails with EISDIR) is an error
+    /// with exit status 1, not an empty translation.
+    @Test func unreadableInputIsAnError() throws {
+        let run = try Self.run(["--model", Self.model, FileManager.default.temporaryDirectory.path])
+        #expect(run.status == 1)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.hasPrefix("error: cannot read the input after line 0") && run.stderr.hasSuffix("Is a directory\n"),
+                "\(run.stderr)")
+    }
+
     @Test func closedPipeEndsQuietly() throws {
         let input = String(repeating: "A dog runs.\n", count: 3000)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("lines-\(UUID()).txt")

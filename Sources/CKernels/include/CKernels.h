@@ -22,7 +22,7 @@ size_t nmt_pool_threads(const nmt_pool *pool);
 size_t nmt_available_cores(void);
 /// glibc: serve blocks up to 32 MiB from the heap and keep up to 128 MiB freed for reuse
 /// (process-wide; see Allocator.reuseFreedMemory), unless MALLOC_MMAP_THRESHOLD_,
-/// MALLOC_TRIM_THRESHOLD_ or GLIBC_TUNABLES is set. Elsewhere: nothing.
+/// MALLOC_TRIM_THRESHOLD_ or a glibc.malloc tunable in GLIBC_TUNABLES is set. Elsewhere: nothing.
 void nmt_reuse_freed_memory(void);
 
 /// max over x[0..<n] (-inf for n = 0).

@@ -25,6 +25,10 @@ int32_t nmt_sentence_breaks(const uint16_t *text, int32_t length, const char *lo
 int32_t nmt_line_breaks(const uint16_t *text, int32_t length, const char *locale,
                         int32_t *breaks, int32_t capacity);
 
+/// The ICU break iterators open now in this process: each thread that has split text keeps up
+/// to two until it exits. For tests and diagnostics.
+int32_t nmt_break_iterators_open(void);
+
 /// ICU's name of an error code returned (negated) by the functions above, e.g. "U_MEMORY_ALLOCATION_ERROR".
 /// The string is static.
 const char *nmt_break_error_name(int32_t code);
