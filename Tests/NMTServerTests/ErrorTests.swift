@@ -119,6 +119,28 @@ import Testing
         #expect(translations.map(\.text) == (try Support.expected(["A dog runs.", "A cat sleeps."])).map(\.text))
     }
 
+    /// Requests that ask for attention batch apart from those that do not, which then carry no
+    /// attention (nor pay for recording it); each still gets its own translations.
+    @Test func attentionRequestsBatchApart() async throws {
+        let metrics = ServerMetrics()
+        let batcher = TranslationBatcher(models: [Support.tiny], decoding: Support.decoding,
+                                         batching: ServerBatching(window: .zero), queueLimit: 100, metrics: metrics)
+        let lines = ["A dog runs.", "A cat sleeps.", "A man walks.", "Two women talk."]
+        // Queued before the batcher runs, alternating: plain, attention, plain, attention.
+        var tasks: [Task<[Translation], any Error>] = []
+        for (i, line) in lines.enumerated() {
+            tasks.append(Task { try await batcher.translate([line], model: 0, nBest: 1, attention: i % 2 == 1) })
+            while await batcher.queued < i + 1 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        await batcher.stop()
+        try await batcher.run()
+        var results: [Translation] = []
+        for task in tasks { results += try await task.value }
+        #expect(results.map(\.text) == (try Support.expected(lines)).map(\.text))
+        #expect(results.map { $0.hypotheses.first?.attention != nil } == [false, true, false, true])
+        #expect(metrics.text().contains("nmt_batches_total 2"))
+    }
+
     /// A client that does not finish sending its body in time gets 408.
     @Test func slowBodiesTimeOut() async throws {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
