@@ -60,9 +60,7 @@ struct LineReader {
             buffer.removeFirst(start)
             start = 0
             scanned = buffer.count
-            if !inputIsReady(waitingMilliseconds: 0) && !inputIsReady(waitingMilliseconds: stallMilliseconds) {
-                stalled()
-            }
+            if !inputIsReady(waitingMilliseconds: stallMilliseconds) { stalled() }
             let kept = buffer.count
             buffer.append(contentsOf: repeatElement(0, count: chunkSize))
             var got = 0

@@ -97,10 +97,6 @@ struct Translate: ParsableCommand {
         var consumed = 0  // input bytes up to the last line read, for the progress bar
         var lineNumber = 0
         var window: [String] = []
-        // Lines are translated when the window is full, or earlier when the input pauses for
-        // 20 ms (a terminal, or a pipe fed line by line), so an interactive user gets each
-        // translation as soon as its line is in.
-        let readAhead = batching.readAhead
         func flush() {
             guard !window.isEmpty else { return }
             let started = Date()
@@ -143,7 +139,10 @@ struct Translate: ParsableCommand {
             consumed = reader.bytesConsumed
             if line.invalidUTF8 { warn("line \(lineNumber): invalid UTF-8 replaced by U+FFFD") }
             window.append(line.text)
-            if window.count >= readAhead { flush() }
+            // Lines are translated when the window is full, or earlier when the input pauses for
+            // 20 ms (a terminal, or a pipe fed line by line), so an interactive user gets each
+            // translation as soon as its line is in.
+            if window.count >= batching.readAhead { flush() }
         }
         flush()
         if let error = reader.readError {
