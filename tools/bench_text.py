@@ -9,14 +9,18 @@ Inputs, from Multi30k test_2016_flickr (1,000 English lines):
   c  long lines: the lines joined --long-join (50) at a time (20 lines of ~730 source tokens, all
      longer than tiny.bin's 256 positions: what is translated of them depends on how a system
      splits or cuts long lines).
-Systems, each with --threads 2 (intra_threads 2, inter_threads 1), f32, greedy and beam 4:
+Systems, each with --threads 2, f32 (and int8 with --compute-types f32,i8), greedy and beam 4:
   ours                 `translate --model M --threads 2 --beam-size B --input F --output G` + --ours-args
   ours, unsorted       the same with `--read-ahead 64` (= the batch size: batches in input order, no
                        sorting by length across them), if the binary has the flag
+  ours, 1 worker       the same with `--workers 1` (every batch on both threads, one after another),
+                       if the binary has the flag
   ours, split=MODE     for b and c, the same with `--split MODE`, for each of --splits (default: none;
                        without it our binary's default mode is what "ours" measures)
   ctranslate2          tools/ct2_translate.py on the conversion tools/bench.py makes, one setting per
-                       batching: examples/32, examples/64, tokens/1024, tokens/2048, tokens/4096
+                       batching: examples/32, examples/64, tokens/1024, tokens/2048, tokens/4096 with
+                       intra_threads 2, and examples/32, tokens/1024, tokens/2048, tokens/4096 with
+                       inter_threads 2 (two batches at a time, one thread each)
                        (max_decoding_length 256 and source cut at the model's positions, as ours does)
 The systems take turns within each of --rounds rounds. Reported per input and beam: best and median
 seconds, lines/s and target tokens/s (both from the best time; target tokens are the target
@@ -44,8 +48,10 @@ from nmt_format import read_header  # noqa: E402
 
 ROOT = bench.ROOT
 DATA = os.path.join(ROOT, "..", "shared", "data", "multi30k")
-CT2_SETTINGS = [("examples", 32), ("examples", 64), ("tokens", 1024), ("tokens", 2048), ("tokens", 4096)]
-QUICK_CT2_SETTINGS = [("tokens", 4096), ("examples", 32)]
+# (batch type, max batch size, inter_threads): with 2 inter threads, each batch runs on one thread.
+CT2_SETTINGS = [("examples", 32, 1), ("examples", 64, 1), ("tokens", 1024, 1), ("tokens", 2048, 1), ("tokens", 4096, 1),
+                ("examples", 32, 2), ("tokens", 1024, 2), ("tokens", 2048, 2), ("tokens", 4096, 2)]
+QUICK_CT2_SETTINGS = [("tokens", 4096, 1), ("tokens", 2048, 2), ("examples", 32, 1)]
 MAX_DECODING_LENGTH = 256  # our --max-length default; both count </s>
 SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 
@@ -96,6 +102,8 @@ def variants(args, model, flags, notes):
             found.append(Variant("ours, unsorted", "--read-ahead 64", ours_cmd(["--read-ahead", "64"]), compute=compute))
         else:
             notes.append("ours, unsorted: skipped, the binary has no --read-ahead")
+        if "--workers" in flags:
+            found.append(Variant("ours, 1 worker", "--workers 1", ours_cmd(["--workers", "1"]), compute=compute))
         for mode in filter(None, args.splits.split(",")):
             if "--split" in flags:
                 found.append(Variant(f"ours, split={mode}", f"--split {mode}", ours_cmd(["--split", mode]), inputs="bc",
@@ -114,10 +122,11 @@ def variants(args, model, flags, notes):
            "--max-decoding-length", str(MAX_DECODING_LENGTH), "--max-input-length", str(positions)]
     for compute in computes:
         ct2_type = {"f32": "float32", "i8": "int8"}[compute]
-        for batch_type, size in QUICK_CT2_SETTINGS if args.quick else CT2_SETTINGS:
-            found.append(Variant("ctranslate2", f"{batch_type}/{size}", lambda src, out, beam, t=batch_type, n=size, c=ct2_type: ct2 + [
+        for batch_type, size, inter in QUICK_CT2_SETTINGS if args.quick else CT2_SETTINGS:
+            name = f"{batch_type}/{size}" + (f", inter {inter}" if inter > 1 else "")
+            found.append(Variant("ctranslate2", name, lambda src, out, beam, t=batch_type, n=size, c=ct2_type, i=inter: ct2 + [
                 "--compute-type", c, "--beam-size", str(beam), "--batch-type", t, "--max-batch-size", str(n),
-                "--input", src, "--output", out], compute=compute))
+                "--inter-threads", str(i), "--input", src, "--output", out], compute=compute))
     return found, os.path.join(hf_dir, "source.spm"), os.path.join(hf_dir, "target.spm")
 
 

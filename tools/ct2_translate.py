@@ -22,7 +22,9 @@ def main():
     p.add_argument("--target-spm", required=True)
     p.add_argument("--input", required=True)
     p.add_argument("--output", required=True)
-    p.add_argument("--threads", type=int, default=2, help="intra_threads (inter_threads is 1)")
+    p.add_argument("--threads", type=int, default=2, help="threads in all: intra_threads × inter_threads")
+    p.add_argument("--inter-threads", type=int, default=1,
+                   help="batches translated at the same time (inter_threads), each on threads / inter_threads")
     p.add_argument("--beam-size", type=int, default=4)
     p.add_argument("--length-penalty", type=float, default=1.0)
     # Like our --max-length, max_decoding_length counts generated tokens including </s>.
@@ -38,8 +40,8 @@ def main():
     import ctranslate2
     import sentencepiece as spm
 
-    translator = ctranslate2.Translator(args.model, device="cpu", compute_type=args.compute_type, inter_threads=1,
-                                        intra_threads=args.threads)
+    translator = ctranslate2.Translator(args.model, device="cpu", compute_type=args.compute_type, inter_threads=args.inter_threads,
+                                        intra_threads=max(1, args.threads // args.inter_threads))
     source = spm.SentencePieceProcessor(model_file=args.source_spm)
     target = source if args.target_spm == args.source_spm else spm.SentencePieceProcessor(model_file=args.target_spm)
     with open(args.input, encoding="utf-8", errors="replace") as f:

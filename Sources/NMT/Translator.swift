@@ -5,6 +5,7 @@ import NMTFormat
 import NMTModel
 import NMTText
 import NMTTokenizer
+import Synchronization
 
 /// Loads a model file once and translates text with it. Immutable and `Sendable`: one translator
 /// serves any number of concurrent tasks, each call using its own decoding state. It owns the
@@ -18,21 +19,38 @@ import NMTTokenizer
 public final class Translator: Sendable {
     public let model: TransformerModel
     public let tokenizer: Tokenizer
+    /// Replicas of `model` that translate a call's batches side by side, each on its share of the
+    /// threads (empty with one worker: batches run one after another on all of `model`'s threads).
+    private let replicas: [TransformerModel]
+    /// How many batches of one call are translated at the same time.
+    public var workers: Int { max(1, replicas.count) }
+    /// Two: on 2 cores, two one-thread workers translate a file 8–14% faster than one worker of
+    /// two threads (docs/PERFORMANCE.md); more workers mean more memory for decoding states
+    /// and a longer wait for the last batch of a call.
+    public static let defaultWorkers = 2
 
     /// threads: how many threads one call may use; nil for every core this process may use.
-    /// computeType: `.auto` computes with the file's own types; `.i8` quantizes an f32 or f16
+    /// workers: how many of a call's batches run at the same time, the threads shared among them
+    /// (at most one worker per thread; nil for `defaultWorkers`). Small products split over threads spend part of their time
+    /// waiting for each other, so on a file of many batches two workers of one thread each beat
+    /// one worker of two; a call with a single batch (one line, a short request) still uses every
+    /// thread on it. computeType: `.auto` computes with the file's own types; `.i8` quantizes an f32 or f16
     /// file when it loads (int8 products), `.f32` dequantizes an i8 file.
-    public convenience init(modelPath: String, threads: Int? = nil, computeType: ComputeType = .auto) throws(TranslatorError) {
+    public convenience init(modelPath: String, threads: Int? = nil, workers: Int? = nil,
+                            computeType: ComputeType = .auto) throws(TranslatorError) {
         let file: ModelFile
         do {
             file = try ModelFile(path: modelPath)
         } catch {
             throw .modelFile(error)
         }
-        try self.init(modelFile: file, threads: threads, computeType: computeType)
+        try self.init(modelFile: file, threads: threads, workers: workers, computeType: computeType)
     }
 
-    public init(modelFile: ModelFile, threads: Int? = nil, computeType: ComputeType = .auto) throws(TranslatorError) {
+    public init(modelFile: ModelFile, threads: Int? = nil, workers: Int? = nil,
+                computeType: ComputeType = .auto) throws(TranslatorError) {
+        let workers = workers ?? Self.defaultWorkers
+        guard workers >= 1 else { throw .options(.invalidOption("workers must be at least 1, got \(workers)")) }
         do {
             _ = try InstructionSet.environmentCap()
         } catch {
@@ -43,7 +61,12 @@ public final class Translator: Sendable {
         } catch {
             throw .modelFile(error)
         }
-        model = TransformerModel(file: modelFile, threads: threads, computeType: computeType)
+        let model = TransformerModel(file: modelFile, threads: threads, computeType: computeType)
+        self.model = model
+        let count = min(workers, model.threads)
+        replicas = count < 2 ? [] : (0..<count).map { i in
+            model.replica(threads: model.threads / count + (i < model.threads % count ? 1 : 0))
+        }
     }
 
     /// Translates lines: one result per line, in order. Each line is split as `split` says (by
@@ -73,7 +96,7 @@ public final class Translator: Sendable {
         }
         // Shortest first, so that a batch pads little; ties keep input order.
         let order = units.indices.sorted { (units[$0].ids.count, $0) < (units[$1].ids.count, $1) }
-        var found = [[Hypothesis]](repeating: [], count: units.count)
+        var batches: [ArraySlice<Int>] = []
         var start = 0
         while start < order.count {
             var end = start + 1
@@ -82,14 +105,24 @@ public final class Translator: Sendable {
                 if let budget = batching.maxTokens, units[order[end]].ids.count * (end - start + 1) > budget { break }
                 end += 1
             }
-            let batch = order[start..<end]
-            do {
-                let hypotheses = try generate(batch.map { units[$0].ids }, options: options)
-                for (u, h) in zip(batch, hypotheses) { found[u] = h }
-            } catch {
-                throw TranslatorError(error)
-            }
+            batches.append(order[start..<end])
             start = end
+        }
+        // What fits one batch is dealt out to the workers instead (every workers-th sentence, so
+        // that each gets the same mix of lengths): two batches of one thread each finish sooner.
+        if batches.count == 1, workers > 1, order.count >= workers {
+            batches = (0..<workers).map { w in ArraySlice(stride(from: w, to: order.count, by: workers).map { order[$0] }) }
+        }
+        let sources = batches.map { $0.map { units[$0].ids } }
+        let results: [[[Hypothesis]]]
+        do {
+            results = try generate(batches: sources, options: options)
+        } catch {
+            throw TranslatorError(error)
+        }
+        var found = [[Hypothesis]](repeating: [], count: units.count)
+        for (batch, hypotheses) in zip(batches, results) {
+            for (u, h) in zip(batch, hypotheses) { found[u] = h }
         }
         var translated = [[Int: [TranslationHypothesis]]](repeating: [:], count: lines.count)
         for (u, unit) in units.enumerated() {
@@ -203,6 +236,49 @@ public final class Translator: Sendable {
     /// sequence-to-sequence use (ids in, ranked hypotheses out).
     public func generate(_ sources: [[Int32]], options: DecodingOptions) throws(DecodingError) -> [[Hypothesis]] {
         do { try options.validate() } catch { throw .options(error) }
+        return try Self.generate(sources, options: options, on: model)
+    }
+
+    /// `generate` of each batch, on the workers: one batch runs on `model` with every thread;
+    /// more are shared out among the replicas, the longest (last) first, so that the last one
+    /// to finish is short.
+    private func generate(batches: [[[Int32]]], options: DecodingOptions) throws(DecodingError) -> [[[Hypothesis]]] {
+        guard replicas.count > 1, batches.count > 1 else {
+            return try batches.map { batch throws(DecodingError) in try Self.generate(batch, options: options, on: model) }
+        }
+        struct Shared {
+            var next: Int
+            var results: [[[Hypothesis]]]
+            var failure: DecodingError?
+        }
+        let shared = Mutex(Shared(next: batches.count, results: Array(repeating: [], count: batches.count)))
+        DispatchQueue.concurrentPerform(iterations: replicas.count) { worker in
+            while true {
+                let index: Int? = shared.withLock { state in
+                    guard state.failure == nil, state.next > 0 else { return nil }
+                    state.next -= 1
+                    return state.next
+                }
+                guard let index else { return }
+                let result = Result { () throws(DecodingError) in
+                    try Self.generate(batches[index], options: options, on: replicas[worker])
+                }
+                shared.withLock { state in
+                    switch result {
+                    case .success(let hypotheses): state.results[index] = hypotheses
+                    case .failure(let error): state.failure = state.failure ?? error
+                    }
+                }
+            }
+        }
+        return try shared.withLock { state throws(DecodingError) in
+            if let failure = state.failure { throw failure }
+            return state.results
+        }
+    }
+
+    private static func generate(_ sources: [[Int32]], options: DecodingOptions,
+                                 on model: TransformerModel) throws(DecodingError) -> [[Hypothesis]] {
         guard !sources.isEmpty else { return [] }
         let maxLengths = sources.map { min(options.maxLength(sourceLength: $0.count), model.config.maxPositions) }
         let beam = options.beamSize

@@ -49,6 +49,29 @@ public final class TransformerModel: @unchecked Sendable {
         decoderNorm = names.decoderNorm.map { LayerNorm($0, weights: weights) }
     }
 
+    /// The same model on a pool of its own with `threads` threads: it shares every weight (no
+    /// copy, no second conversion), so several replicas translate different batches at the same
+    /// time, each on fewer threads (CTranslate2's `inter_threads`). A replica computes exactly
+    /// what this model does; a decoder state belongs to the replica that started it.
+    public func replica(threads: Int) -> TransformerModel {
+        TransformerModel(sharing: self, pool: ThreadPool(threads: threads))
+    }
+
+    private init(sharing other: TransformerModel, pool: ThreadPool) {
+        self.pool = pool
+        config = other.config
+        computeType = other.computeType
+        weights = other.weights
+        sourceEmbedding = other.sourceEmbedding
+        targetEmbedding = other.targetEmbedding
+        outputProjection = other.outputProjection
+        positions = other.positions
+        encoderLayers = other.encoderLayers
+        decoderLayers = other.decoderLayers
+        encoderNorm = other.encoderNorm
+        decoderNorm = other.decoderNorm
+    }
+
     // MARK: Encoder
 
     /// Encodes a batch of source id sequences (each ending with `</s>`), padded to the longest.

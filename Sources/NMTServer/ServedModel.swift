@@ -20,11 +20,13 @@ public struct ServedModel: Sendable {
     /// Loads a model file. Its language codes come from `languages` when given, else from the
     /// file's header (`source_language`, `target_language`); a file without them and no override
     /// is refused, since the server could not route requests to it.
+    /// threads and workers: as `Translator`'s (the lines of one server batch are shared out to the
+    /// workers).
     public static func load(path: String, languages: (source: String, target: String)? = nil, threads: Int? = nil,
-                            computeType: ComputeType = .auto) throws(ServerSetupError) -> ServedModel {
+                            workers: Int? = nil, computeType: ComputeType = .auto) throws(ServerSetupError) -> ServedModel {
         let translator: Translator
         do {
-            translator = try Translator(modelPath: path, threads: threads, computeType: computeType)
+            translator = try Translator(modelPath: path, threads: threads, workers: workers, computeType: computeType)
         } catch {
             throw .model(path: path, error)
         }

@@ -50,7 +50,7 @@ struct TranslateServer: AsyncParsableCommand {
             for (i, path) in models.model.enumerated() {
                 let languages = models.languages.isEmpty ? nil : try ModelArguments.pair(models.languages[i])
                 served.append(try ServedModel.load(path: path, languages: languages, threads: threads,
-                                                   computeType: models.computeType))
+                                                   workers: models.workers, computeType: models.computeType))
                 logger.info("loaded \(path): \(served.last!.source) → \(served.last!.target)")
             }
             let keys = try server.apiKeys.map { path throws(ServerSetupError) in try APIKeys(contentsOf: path) }
@@ -61,7 +61,7 @@ struct TranslateServer: AsyncParsableCommand {
             let metrics = ServerMetrics()
             let app = try TranslationServer.application(models: served, configuration: configuration, metrics: metrics,
                                                         logger: logger)
-            logger.info("serving on http://\(server.host):\(server.port) (batching \(batching.noBatching ? "off" : "on"), \(threads) threads)")
+            logger.info("serving on http://\(server.host):\(server.port) (batching \(batching.noBatching ? "off" : "on"), \(threads) threads, \(served[0].translator.workers) workers)")
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
             let counts = metrics.requestCounts
             logger.info("stopped: \(counts.received) requests received, \(counts.answered) answered")
@@ -85,12 +85,16 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Threads for each translation (default and most: the cores this process may use).")
     var threads: Int = TransformerModel.availableCores
 
+    @Option(help: "Parts of a batch translated at the same time, the threads shared among them (default: 2 when --threads is 2 or more; at most --threads). A batch of one line still gets every thread.")
+    var workers: Int?
+
     @Option(help: "auto: compute with the file's own types; i8: int8 products (an f32 or f16 file is quantized when it loads); f32: 32-bit floats (an i8 file is dequantized).")
     var computeType: ComputeType = .auto
 
     func validate() throws {
         guard !model.isEmpty else { throw ValidationError("give at least one --model FILE") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, got \(workers)") }
         guard languages.isEmpty || languages.count == model.count else {
             throw ValidationError("give --languages once per --model (\(model.count)), or not at all; '-' keeps a file's own")
         }

@@ -72,7 +72,8 @@ struct Translate: ParsableCommand {
         let loadStart = Date()
         let translator: Translator
         do {
-            translator = try Translator(modelPath: model.model, threads: threads, computeType: model.computeType)
+            translator = try Translator(modelPath: model.model, threads: threads, workers: model.workers,
+                                        computeType: model.computeType)
         } catch {
             fail("\(error)")
         }
@@ -242,11 +243,15 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads for matrix products and attention (default and most: the cores this process may use).")
     var threads: Int = TransformerModel.availableCores
 
+    @Option(help: "Batches translated at the same time, the threads shared among them (default: 2 when --threads is 2 or more; at most --threads). A batch alone, such as a single line, still gets every thread.")
+    var workers: Int?
+
     @Option(help: "auto: compute with the file's own types; i8: int8 products (an f32 or f16 file is quantized when it loads); f32: 32-bit floats (an i8 file is dequantized).")
     var computeType: ComputeType = .auto
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1, got \(workers)") }
     }
 }
 

@@ -12,7 +12,7 @@ enum Support {
 
     static let tiny: ServedModel = {
         // A test that cannot load the model fails on its first use with the error printed.
-        do { return try ServedModel.load(path: path("models/tiny.bin"), threads: 2) } catch { fatalError("\(error)") }
+        do { return try ServedModel.load(path: path("models/tiny.bin"), threads: 2, workers: 2) } catch { fatalError("\(error)") }
     }()
 
     /// Beam 2 keeps the debug-build tests fast and still gives one alternative.

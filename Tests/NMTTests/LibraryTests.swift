@@ -51,24 +51,36 @@ import Testing
         #expect(covered == line.utf16.count)
     }
 
-    /// Results do not depend on how the sentences are batched (sorted by length, any size).
+    /// Results do not depend on how the sentences are batched (sorted by length, any size), nor on
+    /// how many batches run at once (workers, each on its replica of the model; with one batch's
+    /// worth of sentences, its share of them).
     @Test func batchingDoesNotChangeResults() throws {
-        let translator = try Self.tiny
+        let translator = try Translator(modelPath: TinyModelTests.modelPath, threads: 2, workers: 1)
+        let workers = try Translator(modelPath: TinyModelTests.modelPath, threads: 2, workers: 2)
+        #expect(translator.workers == 1 && workers.workers == 2)
         let lines = Self.sentences + ["", "Hi.", Self.sentences.joined(separator: " ")]
         for beam in [1, 3] {
             let options = DecodingOptions(beamSize: beam, nBest: beam)
             let reference = try translator.translate(lines, options: options, batching: Batching(maxSentences: 1))
-            for batching in [Batching(maxSentences: 3), Batching(maxSentences: 64), Batching(maxSentences: 64, maxTokens: 40)] {
+            let batchings = [Batching(maxSentences: 3), Batching(maxSentences: 64), Batching(maxSentences: 64, maxTokens: 40)]
+            for (batching, translator) in batchings.flatMap({ b in [(b, translator), (b, workers)] }) {
                 let results = try translator.translate(lines, options: options, batching: batching)
                 // Identical texts and ids; scores within float rounding (a product's row sums in
                 // a different order when the batch has a different number of rows).
-                #expect(results.map { $0.hypotheses.map(\.text) } == reference.map { $0.hypotheses.map(\.text) }, "\(batching)")
-                #expect(results.map { $0.hypotheses.map(\.ids) } == reference.map { $0.hypotheses.map(\.ids) }, "\(batching)")
+                #expect(results.map { $0.hypotheses.map(\.text) } == reference.map { $0.hypotheses.map(\.text) }, "\(batching), \(translator.workers) workers")
+                #expect(results.map { $0.hypotheses.map(\.ids) } == reference.map { $0.hypotheses.map(\.ids) }, "\(batching), \(translator.workers) workers")
                 for (r, e) in zip(results, reference) {
                     #expect(maxAbsDifference(r.hypotheses.map(\.score), e.hypotheses.map(\.score)) < 1e-4)
                 }
             }
         }
+    }
+
+    /// Workers are at least one and at most one per thread.
+    @Test func workersAreBoundedByThreads() throws {
+        #expect(try Translator(modelPath: TinyModelTests.modelPath, threads: 2, workers: 8).workers == 2)
+        #expect(try Translator(modelPath: TinyModelTests.modelPath, threads: 1, workers: 2).workers == 1)
+        #expect(throws: TranslatorError.self) { try Translator(modelPath: TinyModelTests.modelPath, workers: 0) }
     }
 
     /// Two translators with different thread counts translate at the same time, each as it does alone.
