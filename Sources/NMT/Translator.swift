@@ -24,18 +24,18 @@ public final class Translator: Sendable {
     private let replicas: [TransformerModel]
     /// How many batches of one call are translated at the same time.
     public var workers: Int { max(1, replicas.count) }
-    /// Two: on 2 cores, two one-thread workers translate a file 8–14% faster than one worker of
-    /// two threads (docs/PERFORMANCE.md); more workers mean more memory for decoding states
+    /// Two: on 2 cores, two one-thread workers translate a file 7% (greedy) to 17% (beam 4)
+    /// faster than one worker of two threads (docs/PERFORMANCE.md); more workers mean more memory for decoding states
     /// and a longer wait for the last batch of a call.
     public static let defaultWorkers = 2
 
     /// threads: how many threads one call may use; nil for every core this process may use.
     /// workers: how many of a call's batches run at the same time, the threads shared among them
-    /// (at most one worker per thread; nil for `defaultWorkers`). Small products split over threads spend part of their time
-    /// waiting for each other, so on a file of many batches two workers of one thread each beat
-    /// one worker of two; a call with a single batch (one line, a short request) still uses every
-    /// thread on it. computeType: `.auto` computes with the file's own types; `.i8` quantizes an f32 or f16
-    /// file when it loads (int8 products), `.f32` dequantizes an i8 file.
+    /// (at most one worker per thread; nil for `defaultWorkers`). Small products split over
+    /// threads spend part of their time waiting for each other, so on a file of many batches two
+    /// workers of one thread each beat one worker of two; a call of a single sentence still uses
+    /// every thread. computeType: `.auto` computes with the file's own types; `.i8` quantizes an
+    /// f32 or f16 file when it loads (int8 products), `.f32` dequantizes an i8 file.
     public convenience init(modelPath: String, threads: Int? = nil, workers: Int? = nil,
                             computeType: ComputeType = .auto) throws(TranslatorError) {
         let file: ModelFile
