@@ -25,8 +25,8 @@ public final class Translator: Sendable {
     /// How many batches of one call are translated at the same time.
     public var workers: Int { max(1, replicas.count) }
     /// Two: on 2 cores, two one-thread workers translate a file 7% (greedy) to 17% (beam 4)
-    /// faster than one worker of two threads (docs/PERFORMANCE.md); more workers mean more memory for decoding states
-    /// and a longer wait for the last batch of a call.
+    /// faster than one worker of two threads (docs/PERFORMANCE.md); more workers mean more memory
+    /// for decoding states and a longer wait for the last batch of a call.
     public static let defaultWorkers = 2
 
     /// threads: how many threads one call may use; nil for every core this process may use.

@@ -85,7 +85,7 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Threads for each translation (default and most: the cores this process may use).")
     var threads: Int = TransformerModel.availableCores
 
-    @Option(help: "Parts of a batch translated at the same time, the threads shared among them (default: 2 when --threads is 2 or more; at most --threads). A batch of one line still gets every thread.")
+    @Option(help: "Parts of a batch translated at the same time, the threads shared among them (default: \(Translator.defaultWorkers), at most --threads). A batch of one line still gets every thread.")
     var workers: Int?
 
     @Option(help: "auto: compute with the file's own types; i8: int8 products (an f32 or f16 file is quantized when it loads); f32: 32-bit floats (an i8 file is dequantized).")

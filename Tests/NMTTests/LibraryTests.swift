@@ -55,15 +55,15 @@ import Testing
     /// how many batches run at once (workers, each on its replica of the model; with one batch's
     /// worth of sentences, its share of them).
     @Test func batchingDoesNotChangeResults() throws {
-        let translator = try Translator(modelPath: TinyModelTests.modelPath, threads: 2, workers: 1)
-        let workers = try Translator(modelPath: TinyModelTests.modelPath, threads: 2, workers: 2)
-        #expect(translator.workers == 1 && workers.workers == 2)
+        let oneWorker = try Translator(modelPath: TinyModelTests.modelPath, threads: 2, workers: 1)
+        let twoWorkers = try Translator(modelPath: TinyModelTests.modelPath, threads: 2, workers: 2)
+        #expect(oneWorker.workers == 1 && twoWorkers.workers == 2)
         let lines = Self.sentences + ["", "Hi.", Self.sentences.joined(separator: " ")]
         for beam in [1, 3] {
             let options = DecodingOptions(beamSize: beam, nBest: beam)
-            let reference = try translator.translate(lines, options: options, batching: Batching(maxSentences: 1))
+            let reference = try oneWorker.translate(lines, options: options, batching: Batching(maxSentences: 1))
             let batchings = [Batching(maxSentences: 3), Batching(maxSentences: 64), Batching(maxSentences: 64, maxTokens: 40)]
-            for (batching, translator) in batchings.flatMap({ b in [(b, translator), (b, workers)] }) {
+            for (batching, translator) in batchings.flatMap({ b in [(b, oneWorker), (b, twoWorkers)] }) {
                 let results = try translator.translate(lines, options: options, batching: batching)
                 // Identical texts and ids; scores within float rounding (a product's row sums in
                 // a different order when the batch has a different number of rows).
