@@ -17,13 +17,13 @@ struct EncoderLayer: Sendable {
         normalizeBefore = config.normalizeBefore
     }
 
-    /// x: [sequences, S, d], updated in place; sequence s has `lengths[s]` real positions.
-    /// attention: nil, or [sequences, heads, S, S] for the self-attention weights.
-    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: Int, paddedLength S: Int, lengths: [Int],
-                        workspace w: LayerWorkspace, attention: UnsafeMutablePointer<Float>?, on pool: ThreadPool) {
-        let rows = sequences * S
+    /// x: [Σ lengths, d], the sequences packed back to back (no padding), updated in place.
+    /// attention: nil, or [sequences, heads, S, S] for the self-attention weights, S the longest.
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, lengths: [Int], workspace w: LayerWorkspace,
+                        attention: UnsafeMutablePointer<Float>?, on pool: ThreadPool) {
+        let rows = lengths.reduce(0, +), S = lengths.max() ?? 0
         residual(x, rows: rows, norm: selfAttentionNorm, normalizeBefore: normalizeBefore, workspace: w) { input, out in
-            selfAttention(input, sequences: sequences, queries: S, keys: .ownInput, mask: .padding(lengths: lengths),
+            selfAttention(input, sequences: lengths.count, queries: S, keys: .ownInput, mask: .packed(lengths: lengths),
                           into: out, workspace: w, probabilities: attention, ldp: S, on: pool)
         }
         residual(x, rows: rows, norm: feedForwardNorm, normalizeBefore: normalizeBefore, workspace: w) { input, out in

@@ -1,23 +1,39 @@
-/// The encoder's result for a padded batch of source sequences.
+/// The encoder's result for a batch of source sequences.
 public struct EncoderOutput: Sendable {
     public let batchSize: Int
-    /// Padded source length (the longest sequence).
+    /// The longest sequence's length: the cross-attention memory's per-sentence layout.
     public let paddedLength: Int
-    /// Real length of each sequence; positions past it are padding and never attended to.
+    /// Real length of each sequence.
     public let lengths: [Int]
-    /// [batch, paddedLength, dModel]
-    public let states: [Float]
+    /// [Σ lengths, dModel]: the sequences' states back to back, without padding.
+    let packedStates: [Float]
+    let tokenCount: Int
+    private let stateSize: Int
     /// When asked for: per encoder layer, the self-attention weights [batch, heads, S, S].
     let selfAttention: [[Float]]?
     let heads: Int
 
-    init(batchSize: Int, paddedLength: Int, lengths: [Int], states: [Float], selfAttention: [[Float]]?, heads: Int) {
-        self.batchSize = batchSize
-        self.paddedLength = paddedLength
+    init(lengths: [Int], packedStates: [Float], stateSize: Int, selfAttention: [[Float]]?, heads: Int) {
+        batchSize = lengths.count
+        paddedLength = lengths.max() ?? 0
         self.lengths = lengths
-        self.states = states
+        self.packedStates = packedStates
+        tokenCount = lengths.reduce(0, +)
+        self.stateSize = stateSize
         self.selfAttention = selfAttention
         self.heads = heads
+    }
+
+    /// [batch, paddedLength, dModel], zero past each sequence's length (a copy).
+    public var states: [Float] {
+        let d = stateSize, S = paddedLength
+        var padded = [Float](repeating: 0, count: batchSize * S * d)
+        var row = 0
+        for (b, length) in lengths.enumerated() {
+            padded[(b * S * d)..<((b * S + length) * d)] = packedStates[(row * d)..<((row + length) * d)]
+            row += length
+        }
+        return padded
     }
 
     /// Sentence b's self-attention weights, [layers, heads, length, length], if they were recorded.

@@ -2,7 +2,7 @@ import CKernels
 import NMTFormat
 
 /// An encoder-decoder Transformer with immutable weights (memory-mapped from the model file).
-/// `encode` runs the encoder over a padded batch; `startDecoding` prepares a `DecoderState`;
+/// `encode` runs the encoder over a batch; `startDecoding` prepares a `DecoderState`;
 /// `decode` appends tokens to it and returns logits. Searches drive it through `StepModel`.
 ///
 /// The model owns the threads its products and attention run on (`threads`): two models with
@@ -74,7 +74,7 @@ public final class TransformerModel: @unchecked Sendable {
 
     // MARK: Encoder
 
-    /// Encodes a batch of source id sequences (each ending with `</s>`), padded to the longest.
+    /// Encodes a batch of source id sequences (each ending with `</s>`), of any lengths.
     /// recordAttention: keep the self-attention weights of every layer (`selfAttention(sentence:)`).
     public func encode(_ batch: [[Int32]], recordAttention: Bool = false) throws(ModelError) -> EncoderOutput {
         guard !batch.isEmpty else { throw .emptyBatch }
@@ -89,31 +89,33 @@ public final class TransformerModel: @unchecked Sendable {
                 throw .tokenOutOfRange(token: token, vocabularySize: config.sourceVocabSize)
             }
         }
-        let S = lengths.max()!, heads = config.encoderHeads
-        var x = [Float](repeating: 0, count: batch.count * S * d)  // [batch, S, d]
+        // The sequences back to back, without padding: every product works on real positions only.
+        let S = lengths.max()!, tokens = lengths.reduce(0, +), heads = config.encoderHeads
+        var x = [Float](repeating: 0, count: tokens * d)  // [tokens, d]
         var attention: [[Float]]? = recordAttention ? [] : nil     // per layer [batch, heads, S, S]
         x.withUnsafeMutableBufferPointer { x in
             let x = x.baseAddress!
             let positionTable = ScratchBuffer(S * d)  // [S, d]
             positions.fill(from: 0, count: S, into: positionTable.pointer)
-            for (b, sequence) in batch.enumerated() {
+            var row = 0
+            for sequence in batch {
                 for (t, token) in sequence.enumerated() {
-                    embed(token, table: sourceEmbedding, position: positionTable.pointer + t * d, into: x + (b * S + t) * d)
+                    embed(token, table: sourceEmbedding, position: positionTable.pointer + t * d, into: x + (row + t) * d)
                 }
+                row += sequence.count
             }
             let workspace = LayerWorkspace()
             for layer in encoderLayers {
                 var weights = [Float](repeating: 0, count: recordAttention ? batch.count * heads * S * S : 0)
                 weights.withUnsafeMutableBufferPointer { weights in
-                    layer(x, sequences: batch.count, paddedLength: S, lengths: lengths, workspace: workspace,
+                    layer(x, lengths: lengths, workspace: workspace,
                           attention: recordAttention ? weights.baseAddress : nil, on: pool)
                 }
                 attention?.append(weights)
             }
-            encoderNorm?(x, rows: batch.count * S, into: x)
+            encoderNorm?(x, rows: tokens, into: x)
         }
-        return EncoderOutput(batchSize: batch.count, paddedLength: S, lengths: lengths, states: x,
-                             selfAttention: attention, heads: heads)
+        return EncoderOutput(lengths: lengths, packedStates: x, stateSize: d, selfAttention: attention, heads: heads)
     }
 
     // MARK: Decoder

@@ -62,25 +62,37 @@ import Testing
         #expect(maxAbsDifference(causal.weights[1], softmax([0, 2]) + [0]) < 1e-5)
     }
 
-    /// The encoder's use: each sequence of a padded batch over its own keys (padding mask), and the
-    /// same input with a causal mask.
+    /// The encoder's use: the sequences of a batch packed back to back, each over its own keys;
+    /// and a padded batch with a causal mask.
     @Test(arguments: [(d: 8, heads: 2), (d: 12, heads: 3), (d: 64, heads: 1), (d: 130, heads: 2)])
     func ownInputMatchesTheReference(shape: (d: Int, heads: Int)) {
         let random = Self.generator(UInt64(shape.d))
         let layer = Layer(d: shape.d, heads: shape.heads, random: random)
-        let lengths = [5, 1, 17], S = 17, d = shape.d
-        let x = (0..<(lengths.count * S * d)).map { _ in random() }  // [sequences, S, d]
-        for mask in [AttentionMask.padding(lengths: lengths), .causal] {
+        let lengths = [5, 1, 17, 2], S = 17, d = shape.d
+        let padded = (0..<(lengths.count * S * d)).map { _ in random() }  // [sequences, S, d]
+        var packed: [Float] = []  // [Σ lengths, d]
+        var firstRow: [Int] = []
+        for (s, length) in lengths.enumerated() {
+            firstRow.append(packed.count / d)
+            packed += padded[(s * S * d)..<((s * S + length) * d)]
+        }
+        for mask in [AttentionMask.packed(lengths: lengths), .causal] {
+            let isCausal: Bool
+            if case .causal = mask { isCausal = true } else { isCausal = false }
+            let x = isCausal ? padded : packed
             let (out, weights) = run(layer, x, sequences: lengths.count, queries: S, keys: .ownInput, mask: mask)
             for (s, length) in lengths.enumerated() {
-                let visibleRows: Int
-                if case .causal = mask { visibleRows = S } else { visibleRows = length }
-                let input = (0..<visibleRows).map { t in Array(x[((s * S + t) * d)..<((s * S + t + 1) * d)]) }
+                let visibleRows = isCausal ? S : length
+                func row(_ t: Int) -> Range<Int> {
+                    let r = isCausal ? s * S + t : firstRow[s] + t
+                    return (r * d)..<((r + 1) * d)
+                }
+                let input = (0..<visibleRows).map { t in Array(x[row(t)]) }
                 let expected = ReferenceAttention.multiHead(input, memory: input, weights: layer.reference) { i, j in
-                    if case .causal = mask { return j <= i } else { return j < length }
+                    isCausal ? j <= i : j < length
                 }
                 for t in 0..<visibleRows {
-                    #expect(maxAbsDifference(out[((s * S + t) * d)..<((s * S + t + 1) * d)], expected.output[t]) < 1e-4,
+                    #expect(maxAbsDifference(out[row(t)], expected.output[t]) < 1e-4,
                             "\(mask) d \(d): sequence \(s) position \(t)")
                     for h in 0..<shape.heads {
                         let row = ((s * shape.heads + h) * S + t) * S
@@ -139,8 +151,10 @@ import Testing
         let layer = Layer(d: shape.d, heads: shape.heads, random: random)
         let d = shape.d, lengths = [3, 18], S = 18
         let states = (0..<(lengths.count * S * d)).map { _ in random() }
-        let encoder = EncoderOutput(batchSize: 2, paddedLength: S, lengths: lengths, states: states, selfAttention: nil,
+        let packed = lengths.enumerated().flatMap { s, length in states[(s * S * d)..<((s * S + length) * d)] }
+        let encoder = EncoderOutput(lengths: lengths, packedStates: packed, stateSize: d, selfAttention: nil,
                                     heads: shape.heads)
+        #expect(encoder.states.count == states.count && encoder.paddedLength == S)
         let memory = layer.fast.memory(of: encoder, on: testPool)
         let sentenceOfRow = [1, 0, 1, 0], steps = 2
         let x = (0..<(sentenceOfRow.count * steps * d)).map { _ in random() }

@@ -35,14 +35,17 @@ struct MultiHeadAttention: Sendable {
         headDim = query.outputSize / heads
     }
 
-    /// input: [sequences, queries, d] → out: [sequences, queries, d] (out must not be input).
+    /// input: [sequences, queries, d] → out: [sequences, queries, d] (out must not be input); with
+    /// a `.packed` mask, [Σ lengths, d], and `queries` is the longest sequence.
     ///
     /// probabilities: nil, or `[sequences, heads, queries, ldp]` that receives each query's
     /// softmax weights over the keys it saw (the caller zeroes the rest).
     func callAsFunction(_ input: UnsafePointer<Float>, sequences: Int, queries: Int, keys source: KeyValueSource,
                         mask: AttentionMask, into out: UnsafeMutablePointer<Float>, workspace w: LayerWorkspace,
                         probabilities: UnsafeMutablePointer<Float>? = nil, ldp: Int = 0, on pool: ThreadPool) {
-        let d = heads * headDim, rows = sequences * queries
+        let d = heads * headDim
+        let rows: Int
+        if case .packed(let lengths) = mask { rows = lengths.reduce(0, +) } else { rows = sequences * queries }
         let q = w.q.reserve(rows * d), context = w.context.reserve(rows * d)
         // 1. Projections: Q always; K and V too unless they come from the encoder memory.
         switch source {
@@ -58,15 +61,16 @@ struct MultiHeadAttention: Sendable {
             probabilities.map { $0 + (s * heads + h) * queries * ldp }
         }
         switch (source, mask) {
-        case (.ownInput, .padding(let lengths)):
-            // Padding queries are never read: only a sequence's own rows are computed.
+        case (.ownInput, .packed(let lengths)):
+            var first = 0  // sequence s's first row
             for s in 0..<sequences {
                 for h in 0..<heads {
-                    let o = s * queries * d + h * headDim
+                    let o = first * d + h * headDim
                     w.jobs.append(job(q: q + o, queries: lengths[s], keys: w.k.pointer + o, values: w.v.pointer + o,
                                       stride: d, keyCount: lengths[s], firstVisible: lengths[s], out: context + o,
                                       probabilities: probabilitiesOf(s, h), ldp: ldp))
                 }
+                first += lengths[s]
             }
         case (.ownInput, .causal):
             for s in 0..<sequences {
@@ -113,21 +117,26 @@ struct MultiHeadAttention: Sendable {
         output(context, rows: rows, into: out, on: pool)
     }
 
-    /// The encoder output as this layer's cross-attention memory: [batch, S, d] projected to keys
-    /// and values, each rearranged to [batch, heads, S, headDim].
+    /// The encoder output as this layer's cross-attention memory: its [tokens, d] states projected
+    /// to keys and values, each laid out as [batch, heads, S, headDim] (padding positions zero).
     func memory(of encoder: EncoderOutput, on pool: ThreadPool) -> CrossAttentionMemory {
-        let d = heads * headDim, S = encoder.paddedLength, rows = encoder.batchSize * S
-        let memory = CrossAttentionMemory(count: rows * d, paddedLength: S)
-        let projected = ScratchBuffer(rows * d)
+        let d = heads * headDim, S = encoder.paddedLength, tokens = encoder.tokenCount
+        let memory = CrossAttentionMemory(count: encoder.batchSize * S * d, paddedLength: S)
+        let projected = ScratchBuffer(tokens * d)  // [tokens, d]
         for (linear, out) in [(key, memory.keys), (value, memory.values)] {
-            encoder.states.withUnsafeBufferPointer { linear($0.baseAddress!, rows: rows, into: projected.pointer, on: pool) }
-            for b in 0..<encoder.batchSize {
-                for t in 0..<S {
-                    for h in 0..<heads {
-                        (out + ((b * heads + h) * S + t) * headDim)
-                            .update(from: projected.pointer + (b * S + t) * d + h * headDim, count: headDim)
+            encoder.packedStates.withUnsafeBufferPointer {
+                linear($0.baseAddress!, rows: tokens, into: projected.pointer, on: pool)
+            }
+            var row = 0  // sentence b's first row of `projected`
+            for (b, length) in encoder.lengths.enumerated() {
+                for h in 0..<heads {
+                    let slot = out + (b * heads + h) * S * headDim
+                    for t in 0..<length {
+                        (slot + t * headDim).update(from: projected.pointer + (row + t) * d + h * headDim, count: headDim)
                     }
+                    (slot + length * headDim).update(repeating: 0, count: (S - length) * headDim)
                 }
+                row += length
             }
         }
         return memory
