@@ -17,6 +17,8 @@
 #if defined(__x86_64__)
 #include "avx512.h"
 
+#include <unistd.h>
+
 // y[r, c] = x[r, :] · w[c, :] + bias[c] for r < R and 4 weight rows c (no bias when NULL). With R · 4 · U = 16,
 // k is unrolled U times (U partial sums per output), so that each of the 4 weight rows is read in
 // runs of U cache lines. Reading 4 rows at once defeats the hardware prefetcher when weights come
@@ -89,17 +91,29 @@ AVX512 static float dot(const float *x, const float *w, size_t k) {
     return _mm512_reduce_add_ps(acc);
 }
 
-// The input rows of one block, at most X_BLOCK_BYTES of them, stay in L2 while every weight row
-// of the call passes by. Without blocks, each group of 4 weight rows reads all of x again, from L3
-// once x outgrows L2: the encoder's feed-forward output (600–1500 rows, k = 1024) ran at 91–94
-// GFLOP/s instead of 100–104 on one Zen 4 core. Smaller products are a single block, as before.
-#ifndef X_BLOCK_BYTES
-#define X_BLOCK_BYTES (256 * 1024)
+// The input rows of one block stay in L1 while every weight row of the call passes by: two
+// thirds of the L1 data cache, the rest for the 4 weight rows of a tile. A tile reads 4 input rows
+// per 4 weight rows, so with x in L2 instead a core that does two 512-bit FMAs per cycle (AMD Zen
+// 5) waits for L2: on one Zen 5 core (48 KB L1), blocks of 32 KB instead of 256 KB took tiny.bin's
+// k = 256 products from 155–165 to 190–200 GFLOP/s at 64–600 rows (peak 270), and k = 1024 from
+// 162–178 to 172–183. The weights stream past once per block, from L2 or L3, 4–32 rows' reuse.
+// X_BLOCK_BYTES overrides it (for measurements).
+static size_t x_block_bytes(void) {
+#ifdef X_BLOCK_BYTES
+    return X_BLOCK_BYTES;
+#else
+    static _Thread_local size_t bytes;
+    if (!bytes) {
+        long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+        bytes = (l1 >= 16 * 1024 && l1 <= 1024 * 1024 ? (size_t)l1 : 32 * 1024) * 2 / 3;
+    }
+    return bytes;
 #endif
+}
 
 AVX512 void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, size_t n, size_t k,
                                          const float *bias, float *y, size_t ldy) {
-    size_t block = X_BLOCK_BYTES / (k * sizeof(float)) / 4 * 4;
+    size_t block = x_block_bytes() / (k * sizeof(float)) / 4 * 4;
     if (block < 4) block = 4;
     for (size_t first = 0; first < rows; first += block) {
         size_t count = rows - first < block ? rows - first : block;
