@@ -38,8 +38,12 @@ public actor TranslationBatcher: Service {
     /// Lines waiting (for tests and metrics).
     var queued: Int { queuedLines }
     private var wake: CheckedContinuation<Void, Never>?
+    /// The loop while it waits out a collection window, and which window that is (a timer
+    /// that fires late must not end a later window).
+    private var windowWait: (continuation: CheckedContinuation<Void, Never>, window: Int)?
+    private var windows = 0
     private var stopping = false
-    /// Requests in the last batch: more than one means concurrent clients, worth waiting for.
+    /// Requests in the last batch: how many a collection window waits for.
     private var lastBatchRequests = 0
     private var running = false
 
@@ -73,6 +77,7 @@ public actor TranslationBatcher: Service {
                                attention: attention, arrival: .now, continuation: continuation))
             wake?.resume()
             wake = nil
+            if let window = windowWait?.window, !windowIsWorthWaiting() { endWindow(window) }
         }
         return try result.get()
     }
@@ -107,13 +112,9 @@ public actor TranslationBatcher: Service {
                 await withCheckedContinuation { wake = $0 }
                 continue
             }
-            // Wait out the collection window unless the budget is already full, or nothing says
-            // other requests are coming: a lone client (the last batch was one request and no
-            // other waits) would only pay the window as latency.
-            if batching.enabled, batching.window > .zero, lastBatchRequests > 1 || pending.count > 1,
-               pending.lazy.filter({ $0.batchesWith(first) }).reduce(0, { $0 + $1.tokens }) < batching.maxTokens {
+            if windowIsWorthWaiting() {
                 let deadline = first.arrival.advanced(by: batching.window)
-                if deadline > .now { try? await Task.sleep(until: deadline, clock: .continuous) }
+                if deadline > .now { await waitOutWindow(until: deadline) }
             }
             let batch = takeBatch()
             lastBatchRequests = batch.count
@@ -122,6 +123,35 @@ public actor TranslationBatcher: Service {
             let results = await run(batch)
             for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
         }
+    }
+
+    /// Whether more requests may join the oldest job's batch if the loop waits: not when the
+    /// token budget is already full, and not once as many requests wait as the last batch held:
+    /// then its clients are back (a lone client never pays the window as latency, and 32 clients
+    /// do not wait for a 33rd).
+    private func windowIsWorthWaiting() -> Bool {
+        guard batching.enabled, batching.window > .zero, let first = pending.first else { return false }
+        let alike = pending.filter { $0.batchesWith(first) }
+        return alike.count < lastBatchRequests && alike.reduce(0, { $0 + $1.tokens }) < batching.maxTokens
+    }
+
+    /// Sleeps until `deadline`, or until a request arrives that makes waiting pointless.
+    private func waitOutWindow(until deadline: ContinuousClock.Instant) async {
+        windows += 1
+        let window = windows
+        await withCheckedContinuation { continuation in
+            windowWait = (continuation, window)
+            Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                self.endWindow(window)  // the task runs on this actor
+            }
+        }
+    }
+
+    private func endWindow(_ window: Int) {
+        guard let wait = windowWait, wait.window == window else { return }
+        windowWait = nil
+        wait.continuation.resume()
     }
 
     /// The oldest job and, when batching, the jobs after it that batch with it (`batchesWith`)
