@@ -43,8 +43,9 @@ public actor TranslationBatcher: Service {
     private var windowWait: (continuation: CheckedContinuation<Void, Never>, window: Int)?
     private var windows = 0
     private var stopping = false
-    /// Requests in the last batch: how many a collection window waits for.
-    private var lastBatchRequests = 0
+    /// Requests in the last batch, plus those that waited while it ran: the clients active
+    /// lately, whom a collection window waits for.
+    private var recentRequests = 0
     private var running = false
 
     /// decoding: the server's options; `nBest` is set per request (`alternatives`).
@@ -117,22 +118,23 @@ public actor TranslationBatcher: Service {
                 if deadline > .now { await waitOutWindow(until: deadline) }
             }
             let batch = takeBatch()
-            lastBatchRequests = batch.count
             queuedLines -= batch.reduce(0) { $0 + $1.lines.count }
             metrics?.queue(lines: queuedLines)
             let results = await run(batch)
+            recentRequests = batch.count + pending.count
             for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
         }
     }
 
     /// Whether more requests may join the oldest job's batch if the loop waits: not when the
-    /// token budget is already full, and not once as many requests wait as the last batch held:
-    /// then its clients are back (a lone client never pays the window as latency, and 32 clients
-    /// do not wait for a 33rd).
+    /// token budget is already full, and not once as many requests wait as were active lately
+    /// (the last batch's, and those that arrived while it ran): then its clients are back. A lone
+    /// client never pays the window as latency, and 32 clients do not wait for a 33rd, nor split
+    /// into two groups that alternate in half-size batches.
     private func windowIsWorthWaiting() -> Bool {
         guard batching.enabled, batching.window > .zero, let first = pending.first else { return false }
         let alike = pending.filter { $0.batchesWith(first) }
-        return alike.count < lastBatchRequests && alike.reduce(0, { $0 + $1.tokens }) < batching.maxTokens
+        return alike.count < recentRequests && alike.reduce(0, { $0 + $1.tokens }) < batching.maxTokens
     }
 
     /// Sleeps until `deadline`, or until a request arrives that makes waiting pointless.
