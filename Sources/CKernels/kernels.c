@@ -288,6 +288,37 @@ void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n
     DISPATCH_OWN(matmul_transposed, x, rows, w, n, k, bias, y, ldy);
 }
 
+size_t nmt_panel_floats(size_t n, size_t k) { return (n + 15) / 16 * 16 * k; }
+
+void nmt_pack_panels(const float *w, size_t n, size_t k, float *panels) {
+    for (size_t p = 0; p < (n + 15) / 16; p++)
+        for (size_t i = 0; i < k; i++)
+            for (size_t c = 0; c < 16; c++) {
+                size_t o = 16 * p + c;
+                panels[(p * k + i) * 16 + c] = o < n ? w[o * k + i] : 0;
+            }
+}
+
+int nmt_panels_preferred(void) {
+#if defined(__x86_64__)
+    static _Atomic int cache = -1;
+    return cached_test(&cache, test_avx512);
+#else
+    return 0;
+#endif
+}
+
+int nmt_matmul_panels(const float *x, size_t rows, const float *panels, size_t n, size_t k, const float *bias,
+                      float *y, size_t ldy) {
+#if defined(__x86_64__)
+    if (!has_avx512()) return 0;
+    nmt_matmul_panels_avx512(x, rows, panels, n, k, bias, y, ldy);
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 void nmt_limit_instruction_set(nmt_instruction_set highest) { limit = highest; }
 
 int nmt_thread_instruction_set(void) { return limit; }

@@ -24,7 +24,10 @@ struct region {
 static void run_columns(const struct region *region, const nmt_product *product, size_t lower, size_t upper) {
     size_t start = lower * BLOCK, stop = upper * BLOCK < product->n ? upper * BLOCK : product->n;
     const float *bias = product->bias ? product->bias + start : NULL;
-    if (product->qweight)
+    if (product->panels && nmt_matmul_panels(region->x, region->rows, product->panels + start * region->k,
+                                             stop - start, region->k, bias, product->y + start, product->n)) {
+        // computed from the panels (start is a multiple of 16: the panel of column start)
+    } else if (product->qweight)
         nmt_matmul_i8(region->xq, region->xscale, region->rows, product->qweight + start * region->k,
                       product->qscale + start, product->qsum + start, stop - start, region->k, bias,
                       product->y + start, product->n);

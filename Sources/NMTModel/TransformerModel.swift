@@ -36,8 +36,8 @@ public final class TransformerModel: @unchecked Sendable {
         let names = file.weights
         let weights = WeightStore(file: file, computeType: computeType)
         self.weights = weights
-        sourceEmbedding = weights.matrix(names.sourceEmbedding)
-        targetEmbedding = weights.matrix(names.targetEmbedding)
+        sourceEmbedding = weights.matrix(names.sourceEmbedding, inProducts: false)
+        targetEmbedding = weights.matrix(names.targetEmbedding, inProducts: names.outputProjection == nil)
         outputProjection = Linear(
             weight: names.outputProjection.map { weights.matrix($0) } ?? targetEmbedding,
             bias: names.logitsBias.map { weights.vector($0) },

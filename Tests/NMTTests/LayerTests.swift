@@ -148,6 +148,42 @@ import Testing
             }
             #expect(worst < 1e-4, "\(highest): product \(rows)×\(k) · \(k)×\(n): \(worst)")
         }
+        // Products from panels (AVX-512 only; below it the call declines and computes nothing):
+        // rows through every tile (8, 4, 2, 1), panels in pairs, alone and partly past n, a call
+        // that starts at a later panel (as a thread's share does), and each row's outputs the
+        // same bits alone as among others.
+        for (rows, n, k) in [(15, 33, 65), (1, 7, 1), (3, 20, 17), (9, 48, 100), (6, 4, 259), (2, 80, 256)] {
+            let x = (0..<(rows * k)).map { _ in random() }, w = (0..<(n * k)).map { _ in random() }
+            let bias = (0..<n).map { _ in random() }
+            var panels = [Float](repeating: .nan, count: nmt_panel_floats(n, k))
+            nmt_pack_panels(w, n, k, &panels)
+            var y = [Float](repeating: .nan, count: rows * n)
+            let used = nmt_matmul_panels(x, rows, panels, n, k, bias, &y, n)
+            guard highest == NMT_AVX512 else {
+                #expect(used == 0 && y.allSatisfy(\.isNaN), "\(highest): panels are AVX-512's")
+                continue
+            }
+            try #require(used == 1)
+            var worst = 0.0
+            for r in 0..<rows {
+                for o in 0..<n {
+                    let expected = (0..<k).reduce(Double(bias[o])) { $0 + Double(x[r * k + $1]) * Double(w[o * k + $1]) }
+                    worst = max(worst, abs(Double(y[r * n + o]) - expected))
+                }
+                var alone = [Float](repeating: .nan, count: n)
+                _ = nmt_matmul_panels(Array(x[(r * k)..<((r + 1) * k)]), 1, panels, n, k, bias, &alone, n)
+                #expect(alone == Array(y[(r * n)..<((r + 1) * n)]), "panels: row \(r) of \(rows) alone")
+            }
+            #expect(worst < 1e-4, "panels: product \(rows)×\(k) · \(k)×\(n): \(worst)")
+            if n > 16 {  // columns 16 ..< n from the panels after the first
+                var rest = [Float](repeating: .nan, count: rows * (n - 16))
+                panels.withUnsafeBufferPointer { p in
+                    _ = nmt_matmul_panels(x, rows, p.baseAddress! + 16 * k, n - 16, k, Array(bias[16...]), &rest, n - 16)
+                }
+                #expect((0..<rows).allSatisfy { r in rest[(r * (n - 16))..<((r + 1) * (n - 16))] == y[(r * n + 16)..<((r + 1) * n)] },
+                        "panels: a call from the second panel on")
+            }
+        }
         // Three cache rows of up to 100 positions; position j of the history sits in row origins[j].
         let rowStride = 100 * 130
         let keys = (0..<(3 * rowStride)).map { _ in random() }, values = (0..<(3 * rowStride)).map { _ in random() }

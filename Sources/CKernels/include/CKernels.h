@@ -81,6 +81,9 @@ size_t nmt_argmax(const float *x, size_t n);
 /// products then quantize x per row and accumulate in int32, see nmt_matmul_i8).
 typedef struct {
     const float *weight;  /// [n, k], or NULL with qweight
+    /// NULL, or weight packed by nmt_pack_panels: used instead of `weight` by threads that run
+    /// the AVX-512 kernels (nmt_matmul_panels).
+    const float *panels;
     const int8_t *qweight;  /// [n, k] int8, or NULL
     const float *qscale;    /// [n]: qweight[o, :] / qscale[o] are the weights
     const int32_t *qsum;    /// [n]: nmt_i8_row_sums of qweight
@@ -93,6 +96,21 @@ typedef struct {
     float *block_max;
     float *block_sum;
 } nmt_product;
+
+/// Floats that nmt_pack_panels writes for a [n, k] matrix: ceil(n / 16) panels of [k, 16].
+size_t nmt_panel_floats(size_t n, size_t k);
+/// w [n, k] (PyTorch's [out, in]) as panels: panel p is [k, 16], output columns 16p ..< 16p + 16
+/// side by side at each position of k, zero past n. The f32 product kernel for AVX-512 reads them
+/// (one load = 16 outputs' weights at one position of k, no horizontal sums).
+void nmt_pack_panels(const float *w, size_t n, size_t k, float *panels);
+/// Whether this process's products would read panels: the CPU has AVX-512 and NMT_ISA allows it.
+/// A model packs its f32 matrices when it loads only then.
+int nmt_panels_preferred(void);
+/// y = x · wᵀ + bias from w's panels (columns 0 ..< n; `panels` starts at the panel of column 0),
+/// if the calling thread runs AVX-512 kernels; returns 0 without computing anything otherwise
+/// (the caller then uses w as stored).
+int nmt_matmul_panels(const float *x, size_t rows, const float *panels, size_t n, size_t k, const float *bias,
+                      float *y, size_t ldy);
 
 /// Products that share their input x [rows, k], in one parallel region over up to `threads`
 /// threads, split in blocks of 16 output columns.

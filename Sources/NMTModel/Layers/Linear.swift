@@ -20,7 +20,7 @@ struct Linear: @unchecked Sendable {
     }
 
     init(weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputSize: Int, inputSize: Int) {
-        self.init(weight: .f32(weight), bias: bias, outputSize: outputSize, inputSize: inputSize)
+        self.init(weight: .f32(weight, panels: nil), bias: bias, outputSize: outputSize, inputSize: inputSize)
     }
 
     init(_ names: WeightTable.Linear, weights: WeightStore) {
@@ -73,10 +73,10 @@ struct Linear: @unchecked Sendable {
     }
 
     private func product(into y: UnsafeMutablePointer<Float>) -> nmt_product {
-        var product = nmt_product(weight: nil, qweight: nil, qscale: nil, qsum: nil, bias: bias, y: y, n: outputSize,
-                                  activation: NMT_IDENTITY, block_max: nil, block_sum: nil)
+        var product = nmt_product(weight: nil, panels: nil, qweight: nil, qscale: nil, qsum: nil, bias: bias, y: y,
+                                  n: outputSize, activation: NMT_IDENTITY, block_max: nil, block_sum: nil)
         switch weight {
-        case .f32(let values): product.weight = values
+        case .f32(let values, let panels): (product.weight, product.panels) = (values, panels)
         case .i8(let values, let scales, let sums): (product.qweight, product.qscale, product.qsum) = (values, scales, sums)
         }
         return product

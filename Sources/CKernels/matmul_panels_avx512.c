@@ -1,0 +1,70 @@
+// nmt_matmul_panels for CPUs with AVX-512: y = x · wᵀ from w packed in panels (nmt_pack_panels):
+// panel p holds output columns 16p ..< 16p + 16 as [k, 16], so one 512-bit load is the weights of
+// 16 outputs at one position of k. A tile of R input rows × 2 panels keeps 2·R accumulators of 16
+// outputs each: per position of k, 2 weight loads and R broadcasts of x feed 2·R multiply-adds,
+// and the outputs need no horizontal sums at the end.
+//
+// Why panels: matmul_avx512.c dots weight rows (w as stored) with input rows and must reduce 16
+// partial sums per output at the end of each tile, about 3 instructions per output that compete
+// with the multiply-adds. On a core with two 512-bit FMA pipes (AMD Zen 5) that tree, not the
+// arithmetic, set its pace: ~200 of the core's ~270 GFLOP/s for tiny.bin's products from 16 rows
+// up, and 43–48 at one row. From panels: 255–280 from 16 rows, 230–240 at 4 rows, 59–73 at one row
+// (one Zen 5 core, docs/PERFORMANCE.md). Each output is summed in order of k in one lane, whatever
+// the tile, so a row's results do not depend on the rows computed with it.
+#include "internal.h"
+
+#if defined(__x86_64__)
+#include "avx512.h"
+
+// y[r, 0 ..< 32] (masked by m0, m1) = x[r, :] · the two panels + bias, for r < R.
+#define PANEL_TILE(R)                                                                                \
+    AVX512 static void tile_##R(const float *x, size_t k, const float *p0, const float *p1, const float *bias, \
+                                __mmask16 m0, __mmask16 m1, float *y, size_t ldy) {                  \
+        __m512 a0[R], a1[R];                                                                         \
+        for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_ps();                             \
+        for (size_t i = 0; i < k; i++) {                                                             \
+            __m512 w0 = _mm512_loadu_ps(p0 + 16 * i), w1 = _mm512_loadu_ps(p1 + 16 * i);            \
+            for (int r = 0; r < R; r++) {                                                            \
+                __m512 xv = _mm512_set1_ps(x[r * k + i]);                                            \
+                a0[r] = _mm512_fmadd_ps(w0, xv, a0[r]);                                              \
+                a1[r] = _mm512_fmadd_ps(w1, xv, a1[r]);                                              \
+            }                                                                                        \
+        }                                                                                            \
+        __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();                    \
+        __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();               \
+        for (int r = 0; r < R; r++) {                                                                \
+            _mm512_mask_storeu_ps(y + r * ldy, m0, _mm512_add_ps(a0[r], b0));                        \
+            _mm512_mask_storeu_ps(y + r * ldy + 16, m1, _mm512_add_ps(a1[r], b1));                   \
+        }                                                                                            \
+    }
+
+// 8 rows: 16 accumulators, the 2 weight vectors and a broadcast fit the 32 registers with room;
+// 12 rows (24 accumulators) measured at half the speed, spilling.
+PANEL_TILE(8)
+PANEL_TILE(4)
+PANEL_TILE(2)
+PANEL_TILE(1)
+
+// Input rows per pass over the panels: a block of about 256 KB stays in L2 while the panels
+// stream past it once; 2 panels (32 KB at k = 256) stay in L1 while the block's tiles use them.
+AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *panels, size_t n, size_t k,
+                                     const float *bias, float *y, size_t ldy) {
+    size_t count = (n + 15) / 16, block = 256 * 1024 / (k * sizeof(float));
+    if (block < 8) block = 8;
+    for (size_t first = 0; first < rows; first += block) {
+        size_t end = rows - first < block ? rows : first + block;
+        for (size_t p = 0; p < count; p += 2) {
+            size_t c = 16 * p;
+            // A last single panel runs as the first of a pair whose second is itself, not stored.
+            const float *p0 = panels + c * k, *p1 = p + 1 < count ? p0 + 16 * k : p0;
+            __mmask16 m0 = first_lanes(n - c), m1 = p + 1 < count ? first_lanes(n - c - 16) : 0;
+            const float *b = bias ? bias + c : NULL;
+            size_t r = first;
+            for (; r + 8 <= end; r += 8) tile_8(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy);
+            for (; r + 4 <= end; r += 4) tile_4(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy);
+            for (; r + 2 <= end; r += 2) tile_2(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy);
+            for (; r < end; r++) tile_1(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy);
+        }
+    }
+}
+#endif
