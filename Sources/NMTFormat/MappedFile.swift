@@ -34,6 +34,17 @@ final class MappedFile: @unchecked Sendable {
 
     private var isOwnedCopy = false
 
+    /// Lets the system drop the resident pages wholly inside [start, start + count) of the mapping
+    /// (MADV_DONTNEED): the bytes stay what they are, a later read maps them again from the file.
+    /// Does nothing for a copy or for a range outside the mapping.
+    func releasePages(_ start: UnsafeRawPointer, count: Int) {
+        guard !isOwnedCopy, let base = bytes.baseAddress, start >= base, start + count <= base + bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page, end = (Int(bitPattern: start) + count) / page * page
+        guard end > first, let pointer = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        madvise(pointer, end - first, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         if isOwnedCopy {
             UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()

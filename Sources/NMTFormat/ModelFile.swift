@@ -158,6 +158,15 @@ public final class ModelFile: @unchecked Sendable {
         tensors[entry.name]!
     }
 
+    /// Lets the system drop the resident pages of a tensor read in place from the model file, once
+    /// the model computes from a copy of its own (panels): they count in the process's memory
+    /// otherwise. Reading the tensor later maps them again from the file (an embedding lookup in a
+    /// tied matrix). No effect on converted (f16) tensors or on files built in memory.
+    public func releasePages(of entry: WeightTable.Entry) {
+        guard case .float(let values) = tensor(entry).values else { return }
+        storage.releasePages(UnsafeRawPointer(values), count: entry.shape.reduce(1, *) * MemoryLayout<Float>.size)
+    }
+
     private static func slice(_ bytes: UnsafeRawBufferPointer, name: String, offset: UInt64, length: UInt64,
                               dataStart: UInt64) throws(ModelFileError) -> UnsafeRawBufferPointer {
         let (end, overflow) = offset.addingReportingOverflow(length)

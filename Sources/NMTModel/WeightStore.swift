@@ -47,8 +47,10 @@ final class WeightStore: @unchecked Sendable {
     /// is only looked up (an untied embedding).
     func matrix(_ entry: WeightTable.Entry, inProducts: Bool = true) -> MatrixWeights {
         var result = matrices[entry.name] ?? converted(entry)
-        if inProducts, case .f32(let values, nil) = result {
-            result = .f32(values, panels: panels(of: values, rows: entry.shape[0], columns: entry.shape[1]))
+        if inProducts, case .f32(let values, nil) = result,
+           let panels = panels(of: values, rows: entry.shape[0], columns: entry.shape[1]) {
+            result = .f32(values, panels: panels)
+            file.releasePages(of: entry)  // the products read the panels; the stored copy only for lookups
         }
         matrices[entry.name] = result
         return result
