@@ -1,7 +1,7 @@
 // Attention regions: many (row, head) pairs of single-query attentions (nmt_attend), described by
 // jobs that the Swift side fills in a reused buffer and run here over the pool, so that an
 // attention layer costs no allocation and no reference counting per step.
-#include "CKernels.h"
+#include "internal.h"
 
 #include <string.h>
 
@@ -12,11 +12,29 @@ struct region {
     float *scores;
 };
 
+// Asks for the keys and values of a job ahead of time. A decoding step's jobs read the key/value
+// cache and cross-attention memory of every row, megabytes that do not stay in cache between steps,
+// from addresses (row slots, beam origins) that the hardware prefetcher cannot guess.
+static void prefetch_job(const nmt_attention_job *job, size_t dim) {
+    size_t count = job->first_visible + job->queries - 1 < job->key_count ? job->first_visible + job->queries - 1
+                                                                          : job->key_count;
+    for (size_t i = 0; i < count; i++) {
+        const float *key = job->keys + entry_offset(job->origins, job->row_stride, job->stride, i);
+        const float *value = job->values + entry_offset(job->origins, job->row_stride, job->stride, i);
+        for (size_t c = 0; c < dim; c += 16) {
+            __builtin_prefetch(key + c, 0, 3);
+            __builtin_prefetch(value + c, 0, 3);
+        }
+    }
+}
+
 static void run_jobs(void *context, size_t chunk) {
     const struct region *region = context;
     float *scores = region->scores + chunk * region->score_stride;
-    for (size_t j = chunk * region->count / region->chunks; j < (chunk + 1) * region->count / region->chunks; j++) {
+    size_t last = (chunk + 1) * region->count / region->chunks;
+    for (size_t j = chunk * region->count / region->chunks; j < last; j++) {
         const nmt_attention_job *job = &region->jobs[j];
+        if (j + 1 < last) prefetch_job(&region->jobs[j + 1], region->dim);
         for (size_t i = 0; i < job->queries; i++) {
             size_t visible = job->first_visible + i < job->key_count ? job->first_visible + i : job->key_count;
             nmt_attend(job->q + i * job->ldq, job->keys, job->values, job->stride, job->origins, job->row_stride,
