@@ -17,6 +17,9 @@ void nmt_matmul_transposed_avx512(const float *x, size_t rows, const float *w, s
 void nmt_attend_avx512(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
                        size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out);
 void nmt_block_statistics_avx512(const float *x, size_t n, float *maxima, float *sums);
+// Swish and layer norm with 16 lanes (elementwise_avx512.c).
+void nmt_swish_avx512(float *x, size_t n);
+void nmt_layer_norm_avx512(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n);
 // The AVX-512 product from weights packed in panels (matmul_panels_avx512.c).
 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *panels, size_t n, size_t k,
                               const float *bias, float *y, size_t ldy);

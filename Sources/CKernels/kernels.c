@@ -252,7 +252,7 @@ static int has_avx512(void) {
 #endif
 
 float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
-static void swish(float *x, size_t n) { DISPATCH(swish, x, n); }
+static void swish(float *x, size_t n) { DISPATCH_AVX512(swish, x, n); }
 void nmt_activate(nmt_activation f, float *x, size_t n) {
     switch (f) {
     case NMT_IDENTITY:
@@ -270,7 +270,7 @@ void nmt_activate(nmt_activation f, float *x, size_t n) {
 }
 void nmt_add(const float *x, float *y, size_t n) { DISPATCH(add, x, y, n); }
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n) {
-    DISPATCH(layer_norm, x, gamma, beta, eps, y, n);
+    DISPATCH_AVX512(layer_norm, x, gamma, beta, eps, y, n);
 }
 size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
 void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,

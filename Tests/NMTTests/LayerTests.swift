@@ -200,6 +200,20 @@ import Testing
                 #expect(maxAbsDifference(out, expected) < 1e-5, "\(highest): attention over \(count) keys of \(dim)")
             }
         }
+        // Layer norm and swish over every remainder of 8 and 16 lanes.
+        for n in [1, 7, 15, 16, 17, 33, 256, 300] {
+            let x = (0..<n).map { _ in 4 * random() }, gamma = (0..<n).map { _ in random() }, beta = (0..<n).map { _ in random() }
+            var y = [Float](repeating: .nan, count: n)
+            nmt_layer_norm(x, gamma, beta, 1e-5, &y, n)
+            let mean = x.reduce(0.0) { $0 + Double($1) } / Double(n)
+            let variance = x.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(n)
+            let normed = (0..<n).map { Float((Double(x[$0]) - mean) / (variance + 1e-5).squareRoot() * Double(gamma[$0]) + Double(beta[$0])) }
+            #expect(maxAbsDifference(y, normed) < 1e-5, "\(highest): layer norm of \(n)")
+            var swished = x
+            nmt_activate(ModelConfig.Activation.swish.kernel, &swished, n)
+            let expected = x.map { Float(Double($0) / (1 + exp(-Double($0)))) }
+            #expect(maxAbsDifference(swished, expected) < 1e-5, "\(highest): swish of \(n)")
+        }
         for n in [1, 15, 16, 17, 255, 256, 257, 300, 8001] {
             let x = (0..<n).map { i in i % 37 == 5 ? -Float.infinity : 8 * random() }
             let blocks = (n + 15) / 16
