@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 import NMTFormat
 
 /// The number format the matrix products compute in.
@@ -96,7 +97,14 @@ final class WeightStore: @unchecked Sendable {
     private func panels(of values: UnsafePointer<Float>, rows: Int, columns: Int) -> UnsafePointer<Float>? {
         guard nmt_panels_preferred() != 0 else { return nil }
         let panels = allocate(Float.self, nmt_panel_floats(rows, columns))
-        nmt_pack_panels(values, rows, columns, panels)
+        // Large matrices in pieces on every core: the copy's page faults are most of the cost.
+        let count = (rows + 15) / 16, pieces = rows * columns >= 1 << 18 ? min(count, ThreadPool.defaultCount) : 1
+        nonisolated(unsafe) let source = values, target = panels  // disjoint pieces of each
+        DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+            let first = count * piece / pieces, end = count * (piece + 1) / pieces  // panels first ..< end
+            nmt_pack_panels(source + 16 * first * columns, min(rows, 16 * end) - 16 * first, columns,
+                            target + 16 * first * columns)
+        }
         return UnsafePointer(panels)
     }
 
