@@ -2,7 +2,8 @@
 public struct ServerBatching: Sendable {
     /// Off: every request is translated alone, one after another (for comparison).
     public var enabled: Bool
-    /// How long the first waiting line waits for others before its batch starts. A batch starts
+    /// How long the first waiting line waits for others before its batch starts, counted from its
+    /// arrival or, if it arrived while the previous batch ran, from that batch's end. A batch starts
     /// at once when the lines waiting reach `maxTokens`, and when as many requests wait as were
     /// active lately (the last batch's and those that arrived while it ran): its clients are back,
     /// so a lone client pays no window; while a batch runs, new lines gather anyway.

@@ -46,6 +46,7 @@ public actor TranslationBatcher: Service {
     /// Requests in the last batch, plus those that waited while it ran: the clients active
     /// lately, whom a collection window waits for.
     private var recentRequests = 0
+    private var lastBatchEnded = ContinuousClock.now
     private var running = false
 
     /// decoding: the server's options; `nBest` is set per request (`alternatives`).
@@ -114,7 +115,10 @@ public actor TranslationBatcher: Service {
                 continue
             }
             if windowIsWorthWaiting() {
-                let deadline = first.arrival.advanced(by: batching.window)
+                // From the later of the oldest arrival and the end of the last batch: requests that
+                // arrived during a batch have waited already, but the clients of that batch only
+                // start coming back when it ends (otherwise two groups alternate in half batches).
+                let deadline = max(first.arrival, lastBatchEnded).advanced(by: batching.window)
                 if deadline > .now { await waitOutWindow(until: deadline) }
             }
             let batch = takeBatch()
@@ -122,6 +126,7 @@ public actor TranslationBatcher: Service {
             metrics?.queue(lines: queuedLines)
             let results = await run(batch)
             recentRequests = batch.count + pending.count
+            lastBatchEnded = .now
             for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
         }
     }

@@ -173,7 +173,7 @@ struct DecodingArguments: ParsableArguments {
 }
 
 struct BatchingArguments: ParsableArguments {
-    @Option(name: .customLong("batch-window-ms"), help: "Milliseconds the first waiting line waits for lines of other requests before its batch starts (0: start at once; lines still gather while a batch runs).")
+    @Option(name: .customLong("batch-window-ms"), help: "Milliseconds the first waiting line waits for lines of other requests before its batch starts, counted from its arrival or the end of the batch it waited for (0: start at once; lines still gather while a batch runs; no wait once the clients of the last batch are back).")
     var batchWindowMs: Double = 5
 
     @Option(help: "Most source tokens collected into one batch from waiting requests (a request is never split).")
