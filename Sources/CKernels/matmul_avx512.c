@@ -7,11 +7,13 @@
 // 16-float chunk of k costs R + 4 loads for 4·R multiply-adds. The 4 weight rows (≤ 16 KB) stay in
 // L1 while every group of input rows uses them, so each weight is read from memory once per
 // product. The 16 accumulators are summed horizontally together by a transpose-and-add tree
-// (reduce16_add): about 3 instructions per output instead of 10. Measured against OpenBLAS 0.3.21's
-// sgemm on one Zen 4 core, this is 1.0–2.6× as fast from 1 to 300 rows. From 4 rows up it now runs
-// at 97% of the core's FMA peak (114 of 117 GFLOP/s) for k = 256 and 88–96% for k = 1024, so an
-// outer-product kernel over packed weights would have little left to win, and its packing (a
-// transpose of every weight panel, per call) would cost more than that below ~32 rows.
+// (reduce16_add): about 3 instructions per output instead of 10. On one Zen 4 core (one 512-bit
+// FMA per cycle) it ran at 88–97% of peak from 4 rows, 1.0–2.6× OpenBLAS 0.3.21's sgemm from 1 to
+// 300 rows. On a core with two FMA pipes (Zen 5) the sums at the end of each tile set its pace
+// (~200 of ~270 GFLOP/s), so the engine's f32 matrices are also packed at load for
+// matmul_panels_avx512.c, which needs no sums (packing per call would not pay below ~32 rows;
+// once per model it does); this kernel serves products without panels (threads capped below
+// AVX-512, layers made from bare weight pointers as in the tests).
 #include "internal.h"
 
 #if defined(__x86_64__)
