@@ -45,9 +45,10 @@ static void run_columns(const struct region *region, const nmt_product *product,
     }
 }
 
-// Outputs an activation or the statistics read back, computed Y_CHUNK_BYTES at a time so that
-// they are read from L2 rather than from L3 or memory: 256 rows of the output projection's 8,001
-// logits are 8 MB (the statistics took 7% of a beam-4 run reading them back whole).
+// A product with an activation or statistics runs Y_CHUNK_BYTES of its output at a time, so that
+// those passes read the outputs from L2 rather than from L3 or memory: 256 rows of the output
+// projection's 8,001 logits are 8 MB (the statistics took 7% of a beam-4 run reading them back
+// whole).
 #ifndef Y_CHUNK_BYTES
 #define Y_CHUNK_BYTES (256 * 1024)
 #endif
