@@ -57,11 +57,8 @@ static inline void nmt_i8_tile_outputs(const int32_t *lanes, int R, int C, int U
 
 // Input rows per pass over the weights: a block of about 256 KB of activations stays in L2 while
 // the weights stream past it once.
-#ifndef I8_BLOCK_BYTES
-#define I8_BLOCK_BYTES (256 * 1024)
-#endif
 static inline size_t nmt_i8_row_block(size_t k) {
-    size_t rows = ((size_t)I8_BLOCK_BYTES / (k ? k : 1)) & ~(size_t)3;
+    size_t rows = ((size_t)256 * 1024 / (k ? k : 1)) & ~(size_t)3;
     return rows < 4 ? 4 : rows;
 }
 

@@ -16,10 +16,6 @@
 #if defined(__x86_64__)
 #include "avx512.h"
 
-#ifndef PANEL_HINT
-#define PANEL_HINT _MM_HINT_T0
-#endif
-
 // y[r, 0 ..< 32] (masked by m0, m1) = x[r, :] · the two panels + bias, for r < R.
 #define PANEL_TILE(R)                                                                                \
     AVX512 static void tile_##R(const float *x, size_t k, const float *p0, const float *p1, const float *bias, \
@@ -28,8 +24,8 @@
         for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_ps();                             \
         for (size_t i = 0; i < k; i++) {                                                             \
             if (ahead) {                                                                             \
-                _mm_prefetch((const char *)(ahead + 16 * i), PANEL_HINT);                            \
-                _mm_prefetch((const char *)(ahead + 16 * (k + i)), PANEL_HINT);                      \
+                _mm_prefetch((const char *)(ahead + 16 * i), _MM_HINT_T0);                            \
+                _mm_prefetch((const char *)(ahead + 16 * (k + i)), _MM_HINT_T0);                      \
             }                                                                                        \
             __m512 w0 = _mm512_loadu_ps(p0 + 16 * i), w1 = _mm512_loadu_ps(p1 + 16 * i);            \
             for (int r = 0; r < R; r++) {                                                            \
