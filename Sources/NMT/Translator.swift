@@ -87,8 +87,7 @@ public final class Translator: Sendable {
         // Every text segment of every line, with its source ids.
         var plans: [(text: SegmentedText, truncated: Bool, ids: [Int: [Int32]])] = []
         var units: [(line: Int, segment: Int, ids: [Int32])] = []
-        for line in lines {
-            let plan = try segment(line, split)
+        for plan in try concurrentMap(lines, { line throws(TranslatorError) in try segment(line, split) }) {
             for (k, piece) in plan.text.segments.enumerated() where piece.isText {
                 units.append((plans.count, k, plan.ids[k]!))
             }
@@ -124,10 +123,11 @@ public final class Translator: Sendable {
         for (batch, hypotheses) in zip(batches, results) {
             for (u, h) in zip(batch, hypotheses) { found[u] = h }
         }
-        var translated = [[Int: [TranslationHypothesis]]](repeating: [:], count: lines.count)
-        for (u, unit) in units.enumerated() {
-            translated[unit.line][unit.segment] = try found[u].map { h throws(TranslatorError) in try text(of: h) }
+        let texts = try concurrentMap(found) { hypotheses throws(TranslatorError) in
+            try hypotheses.map { h throws(TranslatorError) in try text(of: h) }
         }
+        var translated = [[Int: [TranslationHypothesis]]](repeating: [:], count: lines.count)
+        for (u, unit) in units.enumerated() { translated[unit.line][unit.segment] = texts[u] }
         return plans.indices.map { i in
             Self.assemble(plans[i].text, translated[i], truncated: plans[i].truncated,
                           sourcePieces: plans[i].ids.mapValues { tokenizer.sourcePieces(ids: $0) },
@@ -336,6 +336,25 @@ public final class Translator: Sendable {
         } catch {
             throw .tokenizer(error)
         }
+    }
+
+    /// `transform` of every item, in order. Lines are tokenized and translations detokenized
+    /// on every thread, in contiguous shares: done on one, a window of 1,000 lines kept the other
+    /// core idle for ~8% of a greedy run. The first error (by item) is thrown.
+    private func concurrentMap<T: Sendable, R>(_ items: [T], _ transform: @Sendable (T) throws(TranslatorError) -> R)
+        throws(TranslatorError) -> [R] {
+        let shares = min(model.threads, items.count / 16)  // below 16 items a thread costs more than it saves
+        guard shares > 1 else { return try items.map(transform) }
+        var results = [Result<R, TranslatorError>?](repeating: nil, count: items.count)
+        results.withUnsafeMutableBufferPointer { results in
+            nonisolated(unsafe) let results = results  // each share writes only its own items
+            DispatchQueue.concurrentPerform(iterations: shares) { share in
+                for i in (share * items.count / shares)..<((share + 1) * items.count / shares) {
+                    results[i] = Result { () throws(TranslatorError) in try transform(items[i]) }
+                }
+            }
+        }
+        return try results.map { result throws(TranslatorError) in try result!.get() }
     }
 
     /// Runs blocking work on a dispatch thread and awaits it, so that an async caller's thread

@@ -66,13 +66,12 @@ public enum BeamSearch {
                 for k in 0..<width {
                     let row = logits.row(i * width + k)
                     let base = logProbabilities[b * beamSize + k] - logits.logNormalizers[i * width + k]
-                    let chunk = 64
                     var v = 0
-                    while v < row.count {
-                        let end = min(v + chunk, row.count)
-                        // Skip whole chunks that cannot enter the list.
+                    for block in 0..<logits.blocks {
+                        let end = min(v + Logits.blockSize, row.count)
+                        // Skip whole blocks that cannot enter the list.
                         if candidates.count == keep,
-                           base + nmt_max(row.baseAddress! + v, end - v) <= threshold {
+                           base + logits.blockMaximum(position: i * width + k, block: block) <= threshold {
                             v = end
                             continue
                         }

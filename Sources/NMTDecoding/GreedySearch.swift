@@ -24,7 +24,7 @@ public enum GreedySearch {
             }
             var continuing: [Int] = []  // rows whose sentence goes on
             for (r, b) in live.enumerated() {
-                let best = bestToken(logits.row(r), excluding: pad, t < options.minLength ? eos : nil)
+                let best = bestToken(logits, position: r, excluding: pad, t < options.minLength ? eos : nil)
                 hypotheses[b].tokens.append(Int32(best))
                 hypotheses[b].logProbability += logits.logProbability(position: r, token: best)
                 if best != eos, t + 1 < maxLengths[b] {
@@ -48,10 +48,11 @@ public enum GreedySearch {
     }
 
     /// The first maximum (as torch.argmax picks it) among the tokens other than `a` and `b`.
-    static func bestToken(_ row: UnsafeBufferPointer<Float>, excluding a: Int, _ b: Int?) -> Int {
-        let best = nmt_argmax(row.baseAddress, row.count)
+    static func bestToken(_ logits: Logits, position: Int, excluding a: Int, _ b: Int?) -> Int {
+        let best = logits.bestToken(position: position)
         if best != a, best != b { return best }
         // Rare: the best is a token that may not be generated here.
+        let row = logits.row(position)
         var index = -1, value = -Float.infinity
         for v in row.indices where v != a && v != b && (index < 0 || row[v] > value) {
             index = v

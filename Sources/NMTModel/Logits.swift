@@ -1,28 +1,67 @@
+import CKernels
+
 /// What one `TransformerModel.decode` call computes: for each decoded position (row-major
 /// [rows, steps]) the logits over the target vocabulary and log Σ exp of them, so that
 /// log p(token) = logit − normalizer without another pass over the vocabulary.
 ///
 /// It views the decoder state's buffers, read-only: valid until the next `decode` on that state.
 public struct Logits {
+    /// Logits per block of `blockMaxima` (the product's statistics blocks, `nmt_product_blocks`).
+    public static let blockSize = 16
+
     /// [positions, vocabularySize]
     public let values: UnsafeBufferPointer<Float>
     /// [positions]
     public let logNormalizers: UnsafeBufferPointer<Float>
     public let vocabularySize: Int
+    /// [positions, blocks]: the largest logit of each block of `blockSize` tokens, or nil (then
+    /// `blockMaximum` computes it), so that a search finds a row's best tokens without reading
+    /// every logit.
+    public let blockMaxima: UnsafeBufferPointer<Float>?
 
-    public init(values: UnsafeBufferPointer<Float>, logNormalizers: UnsafeBufferPointer<Float>, vocabularySize: Int) {
+    public init(values: UnsafeBufferPointer<Float>, logNormalizers: UnsafeBufferPointer<Float>, vocabularySize: Int,
+                blockMaxima: UnsafeBufferPointer<Float>? = nil) {
         precondition(values.count == logNormalizers.count * vocabularySize, "logits and normalizers disagree")
+        let blocks = (vocabularySize + Self.blockSize - 1) / Self.blockSize
+        precondition(blockMaxima.map { $0.count == logNormalizers.count * blocks } ?? true,
+                     "logits and block maxima disagree")
         self.values = values
         self.logNormalizers = logNormalizers
         self.vocabularySize = vocabularySize
+        self.blockMaxima = blockMaxima
     }
 
     /// Decoded positions (rows × steps).
     public var positions: Int { logNormalizers.count }
 
+    /// Blocks of `blockSize` tokens per position (the last one may be shorter).
+    public var blocks: Int { (vocabularySize + Self.blockSize - 1) / Self.blockSize }
+
     /// The logits of one position: [vocabularySize].
     public func row(_ position: Int) -> UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(rebasing: values[(position * vocabularySize)..<((position + 1) * vocabularySize)])
+    }
+
+    /// The largest logit among tokens block · blockSize ..< (block + 1) · blockSize of a position.
+    @inline(__always)
+    public func blockMaximum(position: Int, block: Int) -> Float {
+        if let blockMaxima { return blockMaxima[position * blocks + block] }
+        let start = block * Self.blockSize
+        return nmt_max(values.baseAddress! + position * vocabularySize + start,
+                       min(Self.blockSize, vocabularySize - start))
+    }
+
+    /// The first token with the largest logit at a position (as torch.argmax picks it): the first
+    /// block whose maximum is the row's, then the first token of it that has that value.
+    public func bestToken(position: Int) -> Int {
+        var best = 0, highest = -Float.infinity
+        for b in 0..<blocks {
+            let m = blockMaximum(position: position, block: b)
+            if m > highest { (best, highest) = (b, m) }
+        }
+        let start = best * Self.blockSize, logits = row(position)
+        for v in start..<min(start + Self.blockSize, vocabularySize) where logits[v] == highest { return v }
+        return start  // a row of NaN
     }
 
     /// log p(token) at a position.

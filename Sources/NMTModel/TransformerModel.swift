@@ -208,7 +208,8 @@ public final class TransformerModel: @unchecked Sendable {
             normalizers[i] = nmt_log_sum_exp_of_blocks(blockMax + i * blocks, blockSum + i * blocks, blocks)
         }
         return Logits(values: UnsafeBufferPointer(start: logits, count: n * V),
-                      logNormalizers: UnsafeBufferPointer(start: normalizers, count: n), vocabularySize: V)
+                      logNormalizers: UnsafeBufferPointer(start: normalizers, count: n), vocabularySize: V,
+                      blockMaxima: UnsafeBufferPointer(start: blockMax, count: n * blocks))
     }
 
     // MARK: Helpers
