@@ -99,12 +99,12 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
             float m = hmax8(__builtin_elementwise_max(lo, hi));                       \
             v8f l = lo - m, h = hi - m;                                               \
             maxima[b] = m;                                                            \
-            sums[b] = m == -INFINITY ? 0 : hsum8(EXP8_BODY(l) + EXP8_BODY(h));        \
+            if (sums) sums[b] = m == -INFINITY ? 0 : hsum8(EXP8_BODY(l) + EXP8_BODY(h)); \
         }                                                                             \
         if (16 * b < n) {                                                             \
             float m = max_##SUFFIX(x + 16 * b, n - 16 * b);                           \
             maxima[b] = m;                                                            \
-            sums[b] = m == -INFINITY ? 0 : sum_exp_##SUFFIX(x + 16 * b, n - 16 * b, m); \
+            if (sums) sums[b] = m == -INFINITY ? 0 : sum_exp_##SUFFIX(x + 16 * b, n - 16 * b, m); \
         }                                                                             \
     }                                                                                 \
     ATTR static float log_sum_exp_of_blocks_##SUFFIX(const float *maxima, const float *sums, size_t blocks) { \

@@ -40,8 +40,8 @@ static void run_columns(const struct region *region, const nmt_product *product,
     if (product->block_max) {
         size_t blocks = nmt_product_blocks(product->n);
         for (size_t r = 0; r < region->rows; r++)
-            nmt_block_statistics(product->y + r * product->n + start, stop - start,
-                                 product->block_max + r * blocks + lower, product->block_sum + r * blocks + lower);
+            nmt_block_statistics(product->y + r * product->n + start, stop - start, product->block_max + r * blocks + lower,
+                                 product->block_sum ? product->block_sum + r * blocks + lower : NULL);
     }
 }
 

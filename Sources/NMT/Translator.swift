@@ -288,7 +288,7 @@ public final class Translator: Sendable {
             // A beam search starts with one row per sentence and expands after the first step.
             let state = try model.startDecoding(encoded, rowsPerSentence: 1, maxRowsPerSentence: beam,
                                                 maxLength: maxLengths.max()!, recordAttention: options.attention)
-            stepModel = TransformerStepModel(model: model, state: state)
+            stepModel = TransformerStepModel(model: model, state: state, normalizers: options.scores || beam > 1)
         } catch {
             throw .model(error)
         }

@@ -4,10 +4,14 @@ import NMTModel
 public struct TransformerStepModel: StepModel {
     public let model: TransformerModel
     public let state: DecoderState
+    /// Whether `next` computes the logits' log-softmax normalizers; without them log-probabilities
+    /// are NaN (enough for a greedy search that reports no scores).
+    public let normalizers: Bool
 
-    public init(model: TransformerModel, state: DecoderState) {
+    public init(model: TransformerModel, state: DecoderState, normalizers: Bool = true) {
         self.model = model
         self.state = state
+        self.normalizers = normalizers
     }
 
     public var vocabularySize: Int { model.config.targetVocabSize }
@@ -16,7 +20,7 @@ public struct TransformerStepModel: StepModel {
     public var startID: Int32 { Int32(model.config.decoderStartID) }
 
     public mutating func next(_ tokens: [Int32]) throws(ModelError) -> Logits {
-        try model.decode(state, tokens: tokens, steps: 1)
+        try model.decode(state, tokens: tokens, steps: 1, normalizers: normalizers)
     }
 
     public mutating func select(_ sources: [Int]) throws(ModelError) {

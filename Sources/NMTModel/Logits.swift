@@ -35,15 +35,17 @@ public struct Logits {
     public var positions: Int { logNormalizers.count }
 
     /// Blocks of `blockSize` tokens per position (the last one may be shorter).
+    @inlinable
     public var blocks: Int { (vocabularySize + Self.blockSize - 1) / Self.blockSize }
 
     /// The logits of one position: [vocabularySize].
+    @inlinable
     public func row(_ position: Int) -> UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(rebasing: values[(position * vocabularySize)..<((position + 1) * vocabularySize)])
     }
 
     /// The largest logit among tokens block · blockSize ..< (block + 1) · blockSize of a position.
-    @inline(__always)
+    @inlinable
     public func blockMaximum(position: Int, block: Int) -> Float {
         if let blockMaxima { return blockMaxima[position * blocks + block] }
         let start = block * Self.blockSize
@@ -65,7 +67,7 @@ public struct Logits {
     }
 
     /// log p(token) at a position.
-    @inline(__always)
+    @inlinable
     public func logProbability(position: Int, token: Int) -> Float {
         values[position * vocabularySize + token] - logNormalizers[position]
     }

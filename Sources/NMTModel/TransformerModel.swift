@@ -148,8 +148,10 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Appends `steps` tokens to every row (tokens: [rows, steps]) and returns the logits of every
     /// new position, [rows, steps, targetVocab], with their log-softmax normalizers; valid until
-    /// the next call on this state.
-    public func decode(_ state: DecoderState, tokens: [Int32], steps: Int) throws(ModelError) -> Logits {
+    /// the next call on this state. normalizers false: the normalizers are NaN, and the pass over
+    /// the logits that computes them (an exponential per logit) is skipped.
+    public func decode(_ state: DecoderState, tokens: [Int32], steps: Int,
+                       normalizers computeNormalizers: Bool = true) throws(ModelError) -> Logits {
         guard state.model == ObjectIdentifier(self) else {
             throw .stateMismatch("the decoder state was started by another model")
         }
@@ -201,11 +203,12 @@ public final class TransformerModel: @unchecked Sendable {
         // from statistics of 16-logit blocks gathered while each block was in cache.
         let logits = state.logits.reserve(n * V)
         let blocks = outputProjection.blocks
-        let blockMax = state.blockMax.reserve(n * blocks), blockSum = state.blockSum.reserve(n * blocks)
+        let blockMax = state.blockMax.reserve(n * blocks)
+        let blockSum = computeNormalizers ? state.blockSum.reserve(n * blocks) : nil
         outputProjection(x, rows: n, into: logits, blockMax: blockMax, blockSum: blockSum, on: pool)
         let normalizers = state.normalizers.reserve(n)
         for i in 0..<n {
-            normalizers[i] = nmt_log_sum_exp_of_blocks(blockMax + i * blocks, blockSum + i * blocks, blocks)
+            normalizers[i] = blockSum.map { nmt_log_sum_exp_of_blocks(blockMax + i * blocks, $0 + i * blocks, blocks) } ?? .nan
         }
         return Logits(values: UnsafeBufferPointer(start: logits, count: n * V),
                       logNormalizers: UnsafeBufferPointer(start: normalizers, count: n), vocabularySize: V,

@@ -184,6 +184,7 @@ public actor TranslationBatcher: Service {
         var options = decoding
         options.nBest = batch.map(\.nBest).max()!
         options.attention = batch[0].attention  // the same for every job of the batch
+        options.scores = false  // the API returns none
         let lines = batch.flatMap(\.lines)
         let started = ContinuousClock.now
         let results: [Translation]

@@ -62,6 +62,8 @@ struct Translate: ParsableCommand {
         Allocator.reuseFreedMemory()
         var options = decoding.options
         options.attention = attention.recorded
+        // Plain text shows no scores: greedy search need not compute them.
+        options.scores = io.format == .json || options.nBest > 1
         // Threads beyond the cores only wait for each other inside every product (measured: 3
         // threads on 2 cores took 1.15–1.4× as long as 2), so the command caps them.
         var threads = model.threads

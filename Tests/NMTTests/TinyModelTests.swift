@@ -25,4 +25,17 @@ import NMT
             #expect(results.map(\.text) == texts, "beam \(beam)")
         }
     }
+
+    /// Without scores a greedy search skips the log-softmax: the same tokens, scores NaN; beam
+    /// search computes them anyway.
+    @Test func greedyWithoutScoresPicksTheSameTokens() throws {
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: Fixtures.url("tiny-expected.json")))
+        let translator = try Translator(modelPath: Self.modelPath)
+        let scored = try translator.translate(expected.sentences, options: DecodingOptions(beamSize: 1))
+        let unscored = try translator.translate(expected.sentences, options: DecodingOptions(beamSize: 1, scores: false))
+        #expect(unscored.map(\.hypotheses.first?.ids) == scored.map(\.hypotheses.first?.ids))
+        #expect(unscored.allSatisfy { $0.score.isNaN } && scored.allSatisfy { $0.score.isFinite })
+        let beam = try translator.translate(expected.sentences, options: DecodingOptions(beamSize: 4, scores: false))
+        #expect(beam.allSatisfy { $0.score.isFinite })
+    }
 }

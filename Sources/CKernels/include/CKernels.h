@@ -43,6 +43,7 @@ void nmt_matmul_transposed(const float *x, size_t rows, const float *w, size_t n
 /// For each block of 16 values of x[0..<n] (the last may be shorter): its maximum, and the sum
 /// of exp(x[i] - maximum) over it. Statistics of fixed blocks do not depend on how a product was
 /// split over threads, so log-sum-exp combined from them is the same for every thread count.
+/// sums NULL: the maxima only (a greedy search that reports no scores needs only the argmax).
 void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums);
 /// log sum exp over the values that `blocks` block statistics describe.
 float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t blocks);
@@ -92,7 +93,8 @@ typedef struct {
     size_t n;
     nmt_activation activation;
     /// Both NULL, or [rows, nmt_product_blocks(n)]: nmt_block_statistics of each row of y, computed
-    /// while its blocks are in cache (log-softmax over a vocabulary without another pass).
+    /// while its blocks are in cache (log-softmax over a vocabulary without another pass);
+    /// block_sum NULL alone: the maxima only.
     float *block_max;
     float *block_sum;
 } nmt_product;

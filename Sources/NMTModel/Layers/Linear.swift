@@ -42,9 +42,10 @@ struct Linear: @unchecked Sendable {
 
     /// As `callAsFunction`, and for each row of y the statistics of its 16-column blocks
     /// (`nmt_block_statistics`), gathered while the block is in cache: blockMax and blockSum are
-    /// [rows, blocks]. The output projection uses them for log-softmax over the vocabulary.
+    /// [rows, blocks] (blockSum nil: the maxima only). The output projection uses them for
+    /// log-softmax over the vocabulary and for its best tokens.
     func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
-                        blockMax: UnsafeMutablePointer<Float>, blockSum: UnsafeMutablePointer<Float>,
+                        blockMax: UnsafeMutablePointer<Float>, blockSum: UnsafeMutablePointer<Float>?,
                         on pool: ThreadPool) {
         var product = self.product(into: y)
         (product.block_max, product.block_sum) = (blockMax, blockSum)
