@@ -19,11 +19,12 @@
 // y[r, 0 ..< 32] (masked by m0, m1) = x[r, :] · the two panels + bias, for r < R.
 #define PANEL_TILE(R)                                                                                \
     AVX512 static void tile_##R(const float *x, size_t k, const float *p0, const float *p1, const float *bias, \
-                                __mmask16 m0, __mmask16 m1, float *y, size_t ldy, const float *ahead) { \
+                                __mmask16 m0, __mmask16 m1, float *y, size_t ldy, const float *ahead, \
+                                size_t ahead_first, size_t ahead_count) {                            \
         __m512 a0[R], a1[R];                                                                         \
         for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_ps();                             \
         for (size_t i = 0; i < k; i++) {                                                             \
-            if (ahead) {                                                                             \
+            if (i - ahead_first < ahead_count) {                                                     \
                 _mm_prefetch((const char *)(ahead + 16 * i), _MM_HINT_T0);                            \
                 _mm_prefetch((const char *)(ahead + 16 * (k + i)), _MM_HINT_T0);                      \
             }                                                                                        \
@@ -63,14 +64,18 @@ AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *p
             const float *p0 = panels + c * k, *p1 = p + 1 < count ? p0 + 16 * k : p0;
             __mmask16 m0 = first_lanes(n - c), m1 = p + 1 < count ? first_lanes(n - c - 16) : 0;
             const float *b = bias ? bias + c : NULL;
-            // The block's first tile reads the pair from memory and asks for the next pair at the
-            // same pace: two streams 16 KB apart defeat the hardware prefetcher.
+            // While the block's tiles use this pair, they ask for the next one, each tile for its
+            // share of k: two streams 16 KB apart defeat the hardware prefetcher.
             const float *ahead = p + 2 < count ? p0 + 32 * k : NULL;
+            size_t tiles = (end - first) / 8 + ((end - first) % 8 >= 4) + ((end - first) % 4 >= 2) + (end - first) % 2;
+            size_t share = ahead ? (k + tiles - 1) / tiles : 0, from = 0;
             size_t r = first;
-            for (; r + 8 <= end; r += 8, ahead = NULL) tile_8(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, ahead);
-            for (; r + 4 <= end; r += 4, ahead = NULL) tile_4(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, ahead);
-            for (; r + 2 <= end; r += 2, ahead = NULL) tile_2(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, ahead);
-            for (; r < end; r++, ahead = NULL) tile_1(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, ahead);
+#define AHEAD ahead, from, share
+            for (; r + 8 <= end; r += 8, from += share) tile_8(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+            for (; r + 4 <= end; r += 4, from += share) tile_4(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+            for (; r + 2 <= end; r += 2, from += share) tile_2(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+            for (; r < end; r++, from += share) tile_1(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+#undef AHEAD
         }
     }
 }
