@@ -37,6 +37,21 @@ typedef int32_t v16i __attribute__((ext_vector_type(16)));
 REDUCE16(reduce16_add, _mm512_add_ps)
 REDUCE16(reduce16_max, _mm512_max_ps)
 
+// Lanes 0..7 of reduce16_add(a) from a[0..7] alone, the same bits: those lanes of the tree above
+// combine only a[0..7] (its 128-bit lanes 0 and 1 come from d[0]). Lanes 8..15 are zero.
+AVX512 static inline __m512 reduce8_add(const __m512 a[8]) {
+    __m512 b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    __m512 c[2];
+    for (int i = 0; i < 2; i++)
+        c[i] = _mm512_add_ps(_mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 d = _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xDD));
+    __m512 zero = _mm512_setzero_ps();
+    return _mm512_add_ps(_mm512_shuffle_f32x4(d, zero, 0x88), _mm512_shuffle_f32x4(d, zero, 0xDD));
+}
+
 // The mask of the first n < 16 lanes, or of all 16.
 static inline __mmask16 first_lanes(size_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
 
