@@ -11,43 +11,31 @@
 
 #include <math.h>
 
-// Step 1: scores[j] = scale · q · key_j, 16 keys at a time (a short last group repeats its first
-// key in the lanes it does not store). Returns the largest score.
+// The scaled scores of keys j ..< j + K (K = 16, or 8 when at most 8 are left: half the work,
+// the same bits by reduce8_add); lanes past the last key repeat key j and are not stored.
+AVX512 static inline __m512 key_group(const float *q, const float *keys, size_t stride, const int32_t *origins,
+                                      size_t row_stride, size_t j, size_t count, size_t dim, float scale, int K) {
+    const float *key[16];
+    for (int i = 0; i < K; i++) key[i] = keys + entry_offset(origins, row_stride, stride, j + (j + i < count ? i : 0));
+    __m512 acc[16];
+    for (int i = 0; i < K; i++) acc[i] = _mm512_setzero_ps();
+    for (size_t d = 0; d < dim; d += 16) {
+        __mmask16 m = first_lanes(dim - d);
+        __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
+        for (int i = 0; i < K; i++) acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, key[i] + d), qv, acc[i]);
+    }
+    return _mm512_mul_ps(K == 16 ? reduce16_add(acc) : reduce8_add(acc), _mm512_set1_ps(scale));
+}
+
+// Step 1: scores[j] = scale · q · key_j, 16 keys at a time (a short decoding step's last 8 or
+// fewer, 8 at a time). Returns the largest score.
 AVX512 static float scaled_scores(const float *q, const float *keys, size_t stride, const int32_t *origins,
                                   size_t row_stride, size_t count, size_t dim, float scale, float *scores) {
     __m512 highest = _mm512_set1_ps(-INFINITY);
-    size_t j = 0;
-    for (; j + 8 < count; j += 16) {
+    for (size_t j = 0; j < count; j += 16) {
         __mmask16 valid = first_lanes(count - j);
-        const float *key[16];
-        for (size_t i = 0; i < 16; i++)
-            key[i] = keys + entry_offset(origins, row_stride, stride, j + (j + i < count ? i : 0));
-        __m512 acc[16];
-        for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
-        for (size_t d = 0; d < dim; d += 16) {
-            __mmask16 m = first_lanes(dim - d);
-            __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
-            for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, key[i] + d), qv, acc[i]);
-        }
-        __m512 s = _mm512_mul_ps(reduce16_add(acc), _mm512_set1_ps(scale));
-        _mm512_mask_storeu_ps(scores + j, valid, s);
-        highest = _mm512_mask_max_ps(highest, valid, highest, s);
-    }
-    if (j < count) {
-        // At most 8 keys left (most decoding steps of a short sentence): half the work, the
-        // same bits (reduce8_add).
-        __mmask16 valid = first_lanes(count - j);
-        const float *key[8];
-        for (size_t i = 0; i < 8; i++)
-            key[i] = keys + entry_offset(origins, row_stride, stride, j + (j + i < count ? i : 0));
-        __m512 acc[8];
-        for (int i = 0; i < 8; i++) acc[i] = _mm512_setzero_ps();
-        for (size_t d = 0; d < dim; d += 16) {
-            __mmask16 m = first_lanes(dim - d);
-            __m512 qv = _mm512_maskz_loadu_ps(m, q + d);
-            for (int i = 0; i < 8; i++) acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, key[i] + d), qv, acc[i]);
-        }
-        __m512 s = _mm512_mul_ps(reduce8_add(acc), _mm512_set1_ps(scale));
+        __m512 s = count - j > 8 ? key_group(q, keys, stride, origins, row_stride, j, count, dim, scale, 16)
+                                 : key_group(q, keys, stride, origins, row_stride, j, count, dim, scale, 8);
         _mm512_mask_storeu_ps(scores + j, valid, s);
         highest = _mm512_mask_max_ps(highest, valid, highest, s);
     }
