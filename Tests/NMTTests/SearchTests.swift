@@ -78,6 +78,31 @@ struct FakeModel: StepModel {
 }
 
 @Suite struct SearchTests {
+    /// The searches find a row's best tokens from block maxima: the first maximum, as
+    /// torch.argmax, whether the maxima come with the logits (the Transformer's) or are computed
+    /// (a model without them), ties across blocks and a short last block included.
+    @Test func bestTokenIsTheFirstMaximumWithOrWithoutBlockMaxima() {
+        let vocabulary = 40  // blocks of 16, 16 and 8
+        for (best, tie) in [(5, 20), (17, 33), (33, 39), (0, 16), (39, nil)] as [(Int, Int?)] {
+            var values = (0..<vocabulary).map { Float(($0 * 7) % 11) }
+            values[best] = 20
+            if let tie { values[tie] = 20 }
+            let maxima = stride(from: 0, to: vocabulary, by: Logits.blockSize).map {
+                values[$0..<min($0 + Logits.blockSize, vocabulary)].max()!
+            }
+            values.withUnsafeBufferPointer { v in
+                [Float(0)].withUnsafeBufferPointer { n in
+                    maxima.withUnsafeBufferPointer { m in
+                        let given = Logits(values: v, logNormalizers: n, vocabularySize: vocabulary, blockMaxima: m)
+                        let computed = Logits(values: v, logNormalizers: n, vocabularySize: vocabulary)
+                        #expect(given.bestToken(position: 0) == best && computed.bestToken(position: 0) == best)
+                        #expect((0..<3).map { computed.blockMaximum(position: 0, block: $0) } == maxima)
+                    }
+                }
+            }
+        }
+    }
+
     static let seeds: [UInt64] = Array(1...12)
 
     func beam(_ seeds: [UInt64], beamSize: Int, nBest: Int = 1, maxLength: Int = 12, minLength: Int = 0,
