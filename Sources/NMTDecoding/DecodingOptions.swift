@@ -17,7 +17,7 @@ public struct DecodingOptions: Sendable, Equatable {
     /// Off, recording costs nothing.
     public var attention: Bool
     /// Compute each hypothesis's log-probability and score. A greedy search (beam size 1) does not
-    /// need them to pick its tokens: off, it skips the log-softmax over the vocabulary (~3% of a
+    /// need them to pick its tokens: off, it skips the log-softmax over the vocabulary (2–3% of a
     /// greedy run; CTranslate2's `return_scores=False`) and its hypotheses' `logProbability` and
     /// `score` are NaN. Beam search ranks its beams by them and computes them always.
     public var scores: Bool
