@@ -158,11 +158,6 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         scaled_scores_##SUFFIX(q, keys, stride, origins, row_stride, count, dim, scale, scores); \
         softmax_##SUFFIX(scores, count);                                              \
         weighted_values_##SUFFIX(scores, values, stride, origins, row_stride, count, dim, out); \
-    }                                                                                 \
-    ATTR static size_t argmax_##SUFFIX(const float *x, size_t n) {                    \
-        float best = max_##SUFFIX(x, n);                                              \
-        for (size_t i = 0; i < n; i++) if (x[i] == best) return i;                    \
-        return 0;                                                                     \
     }
 
 KERNELS(base, )
@@ -272,7 +267,6 @@ void nmt_add(const float *x, float *y, size_t n) { DISPATCH(add, x, y, n); }
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n) {
     DISPATCH_AVX512(layer_norm, x, gamma, beta, eps, y, n);
 }
-size_t nmt_argmax(const float *x, size_t n) { DISPATCH(argmax, x, n); }
 void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
                 size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out) {
     DISPATCH_AVX512(attend, q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);

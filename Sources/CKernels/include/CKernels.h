@@ -74,8 +74,6 @@ typedef struct {
 /// score_stride at least the largest key_count.
 void nmt_attention(nmt_pool *pool, const nmt_attention_job *jobs, size_t count, size_t dim, float scale,
                    float *scores, size_t score_stride, size_t threads);
-/// The index of the first maximum of x[0..<n].
-size_t nmt_argmax(const float *x, size_t n);
 
 /// One product of a parallel region: y[r, o] = activation(x[r, :] . weight[o, :] + bias[o]).
 /// The weights are either f32 (`weight`) or int8 (`qweight`, with `qscale` and `qsum`: the

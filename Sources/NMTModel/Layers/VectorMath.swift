@@ -11,10 +11,6 @@ enum VectorMath {
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int) { nmt_add(x, y, count) }
 
-    /// Index of the first maximum.
-    @inline(__always)
-    static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int { nmt_argmax(x, count) }
-
     /// One row of layer normalization; y may be x.
     @inline(__always)
     static func layerNorm(_ x: UnsafePointer<Float>, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
