@@ -25,22 +25,22 @@ static void run_columns(const struct region *region, const nmt_product *product,
     size_t start = lower * BLOCK, stop = upper * BLOCK < product->n ? upper * BLOCK : product->n;
     const float *bias = product->bias ? product->bias + start : NULL;
     if (product->panels && nmt_matmul_panels(region->x, region->rows, product->panels + start * region->k,
-                                             stop - start, region->k, bias, product->y + start, product->n)) {
+                                             stop - start, region->k, bias, product->y + start, product->ldy)) {
         // computed from the panels (start is a multiple of 16: the panel of column start)
     } else if (product->qweight)
         nmt_matmul_i8(region->xq, region->xscale, region->rows, product->qweight + start * region->k,
                       product->qscale + start, product->qsum + start, stop - start, region->k, bias,
-                      product->y + start, product->n);
+                      product->y + start, product->ldy);
     else
         nmt_matmul_transposed(region->x, region->rows, product->weight + start * region->k, stop - start,
-                              region->k, bias, product->y + start, product->n);
+                              region->k, bias, product->y + start, product->ldy);
     if (product->activation != NMT_IDENTITY)
         for (size_t r = 0; r < region->rows; r++)
-            nmt_activate(product->activation, product->y + r * product->n + start, stop - start);
+            nmt_activate(product->activation, product->y + r * product->ldy + start, stop - start);
     if (product->block_max) {
         size_t blocks = nmt_product_blocks(product->n);
         for (size_t r = 0; r < region->rows; r++)
-            nmt_block_statistics(product->y + r * product->n + start, stop - start, product->block_max + r * blocks + lower,
+            nmt_block_statistics(product->y + r * product->ldy + start, stop - start, product->block_max + r * blocks + lower,
                                  product->block_sum ? product->block_sum + r * blocks + lower : NULL);
     }
 }

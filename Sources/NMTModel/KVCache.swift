@@ -1,6 +1,8 @@
 /// Keys and values of every decoder self-attention layer for up to `rows` decoding rows (of which
 /// the first `liveRows` decode; `select` may change how many, up to `rows`),
-/// laid out `[layer][rows, heads, capacity, headDim]`.
+/// laid out `[layer][rows, capacity, heads × headDim]`: a position's heads side by side, as the
+/// key and value projections write them, so that a decoding step's projections land here
+/// directly (rows `rowStride` apart).
 ///
 /// Beam search never copies keys or values. Slot (row r, position t) is written once, by live row
 /// r at step t, and never changes; `origins[r][t]` names the row whose slot holds position t of
@@ -33,7 +35,7 @@ final class KVCache {
         self.maxCapacity = maxCapacity
         self.liveRows = min(liveRows ?? rows, rows)
         capacity = max(1, min(initialCapacity, maxCapacity))
-        let size = rows * heads * capacity * headDim
+        let size = rows * capacity * heads * headDim
         keys = (0..<layers).map { _ in .allocate(capacity: size) }
         values = (0..<layers).map { _ in .allocate(capacity: size) }
         origins = .allocate(capacity: rows * maxCapacity)
@@ -46,9 +48,15 @@ final class KVCache {
         spareOrigins.deallocate()
     }
 
-    /// Offset of position 0 of (row, head) in a layer's buffer.
+    /// Offset of (row, position) in a layer's buffer; head h's part starts h · headDim further.
     @inline(__always)
-    func offset(row: Int, head: Int) -> Int { (row * heads + head) * capacity * headDim }
+    func offset(row: Int, position: Int) -> Int { (row * capacity + position) * positionStride }
+
+    /// Floats from one position of a row to the next.
+    var positionStride: Int { heads * headDim }
+
+    /// Floats from one row's slots to the next.
+    var rowStride: Int { capacity * positionStride }
 
     /// Row r's origin table: [maxCapacity].
     @inline(__always)
@@ -62,14 +70,13 @@ final class KVCache {
         }
         if count > capacity {
             let newCapacity = min(maxCapacity, max(count, capacity * 2))
-            let size = rows * heads * newCapacity * headDim
+            let width = positionStride, size = rows * newCapacity * width
             func grow(_ buffers: inout [UnsafeMutablePointer<Float>]) {
                 for l in 0..<layers {
                     let old = buffers[l]
                     let new = UnsafeMutablePointer<Float>.allocate(capacity: size)
-                    for rh in 0..<(rows * heads) {
-                        (new + rh * newCapacity * headDim).update(from: old + rh * capacity * headDim,
-                                                                  count: length * headDim)
+                    for r in 0..<rows {
+                        (new + r * newCapacity * width).update(from: old + r * capacity * width, count: length * width)
                     }
                     old.deallocate()
                     buffers[l] = new

@@ -87,8 +87,9 @@ typedef struct {
     const float *qscale;    /// [n]: qweight[o, :] / qscale[o] are the weights
     const int32_t *qsum;    /// [n]: nmt_i8_row_sums of qweight
     const float *bias;    /// [n] or NULL
-    float *y;             /// [rows, n]
+    float *y;             /// [rows, n], rows ldy apart
     size_t n;
+    size_t ldy;           /// at least n (a decoder step's keys and values go straight into their cache)
     nmt_activation activation;
     /// Both NULL, or [rows, nmt_product_blocks(n)]: nmt_block_statistics of each row of y, computed
     /// while its blocks are in cache (log-softmax over a vocabulary without another pass);

@@ -53,12 +53,14 @@ struct Linear: @unchecked Sendable {
     }
 
     /// Three layers applied to the same input in one parallel region (attention's query, key and
-    /// value projections): the threads meet once instead of three times.
+    /// value projections): the threads meet once instead of three times. yb and yc may have rows
+    /// `ldbc` apart (default: their width), so that a decoding step's keys and values land
+    /// straight in their cache.
     static func apply(_ a: Linear, _ b: Linear, _ c: Linear, to x: UnsafePointer<Float>, rows: Int,
                       into ya: UnsafeMutablePointer<Float>, _ yb: UnsafeMutablePointer<Float>,
-                      _ yc: UnsafeMutablePointer<Float>, on pool: ThreadPool) {
+                      _ yc: UnsafeMutablePointer<Float>, ldbc: Int? = nil, on pool: ThreadPool) {
         guard rows > 0 else { return }
-        var products = (a.product(into: ya), b.product(into: yb), c.product(into: yc))
+        var products = (a.product(into: ya), b.product(into: yb, ldy: ldbc), c.product(into: yc, ldy: ldbc))
         let work = rows * a.inputSize * (a.outputSize + b.outputSize + c.outputSize)
         withUnsafePointer(to: &products) {
             $0.withMemoryRebound(to: nmt_product.self, capacity: 3) {
@@ -73,9 +75,10 @@ struct Linear: @unchecked Sendable {
         nmt_products(pool.pool, x, rows, inputSize, &product, 1, pool.forWork(rows * outputSize * inputSize))
     }
 
-    private func product(into y: UnsafeMutablePointer<Float>) -> nmt_product {
+    private func product(into y: UnsafeMutablePointer<Float>, ldy: Int? = nil) -> nmt_product {
         var product = nmt_product(weight: nil, panels: nil, qweight: nil, qscale: nil, qsum: nil, bias: bias, y: y,
-                                  n: outputSize, activation: NMT_IDENTITY, block_max: nil, block_sum: nil)
+                                  n: outputSize, ldy: ldy ?? outputSize, activation: NMT_IDENTITY, block_max: nil,
+                                  block_sum: nil)
         switch weight {
         case .f32(let values, let panels): (product.weight, product.panels) = (values, panels)
         case .i8(let values, let scales, let sums): (product.qweight, product.qscale, product.qsum) = (values, scales, sums)

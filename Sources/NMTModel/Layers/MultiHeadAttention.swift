@@ -51,6 +51,12 @@ struct MultiHeadAttention: Sendable {
         switch source {
         case .memory:
             query(input, rows: rows, into: q, on: pool)
+        case .cache(let cache, let layer) where queries == 1:
+            // A decoding step's keys and values go straight to position `length` of each row's
+            // cache slots (rows `rowStride` apart), with no copy.
+            let at = cache.offset(row: 0, position: cache.length)
+            Linear.apply(query, key, value, to: input, rows: rows, into: q, cache.keys[layer] + at,
+                         cache.values[layer] + at, ldbc: cache.rowStride, on: pool)
         case .ownInput, .cache:
             Linear.apply(query, key, value, to: input, rows: rows, into: q, w.k.reserve(rows * d),
                          w.v.reserve(rows * d), on: pool)
@@ -82,31 +88,41 @@ struct MultiHeadAttention: Sendable {
                 }
             }
         case (.cache(let cache, let layer), .causal):
-            appendToCache(cache, layer: layer, rows: sequences, steps: queries, k: w.k.pointer, v: w.v.pointer)
+            if queries > 1 {
+                appendToCache(cache, layer: layer, rows: sequences, steps: queries, k: w.k.pointer, v: w.v.pointer)
+            }
             let p0 = cache.length, keys = cache.keys[layer], values = cache.values[layer]
             for s in 0..<sequences {
                 for h in 0..<heads {
-                    // Position j of row s's history is in the slot of row origins[j] (see KVCache).
+                    // Position j of row s's history is in the slots of row origins[j] (see KVCache).
                     let o = s * queries * d + h * headDim
-                    var j = job(q: q + o, queries: queries, keys: keys + cache.offset(row: 0, head: h),
-                                values: values + cache.offset(row: 0, head: h), stride: headDim,
-                                keyCount: p0 + queries, firstVisible: p0 + 1, out: context + o,
-                                probabilities: probabilitiesOf(s, h), ldp: ldp)
+                    var j = job(q: q + o, queries: queries, keys: keys + h * headDim, values: values + h * headDim,
+                                stride: cache.positionStride, keyCount: p0 + queries, firstVisible: p0 + 1,
+                                out: context + o, probabilities: probabilitiesOf(s, h), ldp: ldp)
                     j.origins = cache.origins(row: s)
-                    j.row_stride = cache.offset(row: 1, head: 0)
+                    j.row_stride = cache.rowStride
                     w.jobs.append(j)
                 }
             }
         case (.memory(let memory, let sentenceOfRow), .padding(let lengths)):
             let S = memory.paddedLength
-            for s in 0..<sequences {
+            // Adjacent rows of one sentence (a beam search's beams) read the same keys: one job
+            // per head takes all their queries, which are adjacent too (row stride d), so the
+            // keys are fetched once and stay in L1 for the next query. Recorded probabilities
+            // are laid out per row, so rows stay apart when they are asked for.
+            var s = 0
+            while s < sequences {
+                var end = s + 1
+                while probabilities == nil, end < sequences, sentenceOfRow[end] == sentenceOfRow[s] { end += 1 }
                 for h in 0..<heads {
                     let slot = (sentenceOfRow[s] * heads + h) * S * headDim
                     let o = s * queries * d + h * headDim
-                    w.jobs.append(job(q: q + o, queries: queries, keys: memory.keys + slot, values: memory.values + slot,
-                                      stride: headDim, keyCount: lengths[s], firstVisible: lengths[s], out: context + o,
-                                      probabilities: probabilitiesOf(s, h), ldp: ldp))
+                    w.jobs.append(job(q: q + o, queries: (end - s) * queries, keys: memory.keys + slot,
+                                      values: memory.values + slot, stride: headDim, keyCount: lengths[s],
+                                      firstVisible: lengths[s], out: context + o, probabilities: probabilitiesOf(s, h),
+                                      ldp: ldp))
                 }
+                s = end
             }
         default:
             preconditionFailure("attention over \(source) with mask \(mask) is not a Transformer use")
@@ -149,13 +165,10 @@ struct MultiHeadAttention: Sendable {
         let d = heads * headDim, p0 = cache.length
         let keys = cache.keys[layer], values = cache.values[layer]
         for r in 0..<rows {
-            for h in 0..<heads {
-                let slot = cache.offset(row: r, head: h)
-                for t in 0..<steps {
-                    let from = (r * steps + t) * d + h * headDim
-                    (keys + slot + (p0 + t) * headDim).update(from: k + from, count: headDim)
-                    (values + slot + (p0 + t) * headDim).update(from: v + from, count: headDim)
-                }
+            for t in 0..<steps {
+                let slot = cache.offset(row: r, position: p0 + t), from = (r * steps + t) * d
+                (keys + slot).update(from: k + from, count: d)
+                (values + slot).update(from: v + from, count: d)
             }
         }
     }
