@@ -34,6 +34,15 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         for (; i < n; i++) best = x[i] > best ? x[i] : best;                          \
         return best;                                                                  \
     }                                                                                 \
+    ATTR static size_t first_above_##SUFFIX(const float *x, size_t n, float limit) {   \
+        size_t i = 0;                                                                 \
+        /* 8 at a time while all are ≤ limit, then the exact index one by one. */      \
+        for (; i + 8 <= n; i += 8)                                                    \
+            if (!__builtin_reduce_and(load8(x + i) <= limit)) break;                  \
+        for (; i < n; i++)                                                            \
+            if (!(x[i] <= limit)) return i;                                           \
+        return n;                                                                     \
+    }                                                                                 \
     ATTR static float sum_exp_##SUFFIX(const float *x, size_t n, float shift) {       \
         size_t i = 0;                                                                 \
         v8f s = 0.0f;                                                                 \
@@ -247,6 +256,7 @@ static int has_avx512(void) {
 #endif
 
 float nmt_max(const float *x, size_t n) { DISPATCH(max, x, n); }
+size_t nmt_first_above(const float *x, size_t n, float limit) { DISPATCH(first_above, x, n, limit); }
 static void swish(float *x, size_t n) { DISPATCH_AVX512(swish, x, n); }
 void nmt_activate(nmt_activation f, float *x, size_t n) {
     switch (f) {

@@ -66,15 +66,22 @@ public enum BeamSearch {
                 for k in 0..<width {
                     let row = logits.row(i * width + k)
                     let base = logProbabilities[b * beamSize + k] - logits.logNormalizers[i * width + k]
-                    var v = 0
-                    for block in 0..<logits.blocks {
-                        let end = min(v + Logits.blockSize, row.count)
-                        // Skip whole blocks that cannot enter the list.
-                        if candidates.count == keep,
-                           base + logits.blockMaximum(position: i * width + k, block: block) <= threshold {
-                            v = end
-                            continue
+                    var block = 0
+                    while block < logits.blocks {
+                        // Skip whole blocks that cannot enter the list: a vector scan of the block
+                        // maxima passes over those clearly below it (its limit lowered by a slack
+                        // far above rounding), and the exact test decides the block it stops at.
+                        if candidates.count == keep {
+                            let slack = (abs(threshold) + abs(base)) * 1e-6
+                            block = logits.firstBlock(position: i * width + k, from: block, above: threshold - base - slack)
+                            if block == logits.blocks { break }
+                            if base + logits.blockMaximum(position: i * width + k, block: block) <= threshold {
+                                block += 1
+                                continue
+                            }
                         }
+                        var v = block * Logits.blockSize
+                        let end = min(v + Logits.blockSize, row.count)
                         while v < end {
                             // <pad> is never generated, </s> not before minLength: scored −∞.
                             let masked = v == pad || (maskEOS && v == eos)
@@ -89,6 +96,7 @@ public enum BeamSearch {
                             }
                             v += 1
                         }
+                        block += 1
                     }
                 }
                 let atMaxLength = t + 1 >= maxLengths[b]

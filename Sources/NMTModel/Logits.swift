@@ -53,6 +53,15 @@ public struct Logits {
                        min(Self.blockSize, vocabularySize - start))
     }
 
+    /// The first block from `block` on whose maximum is not ≤ `limit` (a NaN counts as above), or
+    /// `blocks` if there is none: the blocks before it hold no logit above `limit`. A vector scan
+    /// of the product's block maxima; without them, `block` itself.
+    @inlinable
+    public func firstBlock(position: Int, from block: Int, above limit: Float) -> Int {
+        guard let blockMaxima, block < blocks else { return block }
+        return block + nmt_first_above(blockMaxima.baseAddress! + position * blocks + block, blocks - block, limit)
+    }
+
     /// The first token with the largest logit at a position (as torch.argmax picks it): the first
     /// block whose maximum is the row's, then the first token of it that has that value.
     public func bestToken(position: Int) -> Int {

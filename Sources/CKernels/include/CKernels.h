@@ -27,6 +27,8 @@ void nmt_reuse_freed_memory(void);
 
 /// max over x[0..<n] (-inf for n = 0).
 float nmt_max(const float *x, size_t n);
+/// The first i with !(x[i] <= limit) (a NaN counts as above), or n.
+size_t nmt_first_above(const float *x, size_t n, float limit);
 /// An activation applied in place: relu max(x, 0); swish x / (1 + exp(-x)) (PyTorch's SiLU);
 /// gelu the exact erf form 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default GELU).
 typedef enum { NMT_IDENTITY = 0, NMT_RELU, NMT_SWISH, NMT_GELU } nmt_activation;
