@@ -103,6 +103,34 @@ struct FakeModel: StepModel {
         }
     }
 
+    /// The block scan beam search skips with: the first block from `from` whose maximum is not
+    /// ≤ the limit, a NaN counting as above, `blocks` when there is none; past the 8-wide part of
+    /// the scan too (40 blocks: five groups of 8, and 37 blocks: a scalar tail).
+    @Test func firstBlockIsTheFirstMaximumAboveTheLimit() {
+        for blocks in [40, 37] {
+            let vocabulary = blocks * Logits.blockSize - 3
+            var maxima = (0..<blocks).map { Float(($0 * 5) % 7) - 10 }  // −10 ... −4
+            maxima[blocks - 2] = 1
+            maxima[9] = .nan
+            let values = [Float](repeating: 0, count: vocabulary)
+            values.withUnsafeBufferPointer { v in
+                [Float(0)].withUnsafeBufferPointer { n in
+                    maxima.withUnsafeBufferPointer { m in
+                        let logits = Logits(values: v, logNormalizers: n, vocabularySize: vocabulary, blockMaxima: m)
+                        for from in [0, 8, 9, 10, 30, blocks - 2, blocks - 1, blocks] {
+                            for limit: Float in [-11, -7, -4, 0, 1, 5] {
+                                let expected = (from..<blocks).first { !(maxima[$0] <= limit) } ?? blocks
+                                #expect(logits.firstBlock(position: 0, from: from, above: limit) == expected)
+                            }
+                        }
+                        let unscanned = Logits(values: v, logNormalizers: n, vocabularySize: vocabulary)
+                        #expect(unscanned.firstBlock(position: 0, from: 3, above: 100) == 3)
+                    }
+                }
+            }
+        }
+    }
+
     static let seeds: [UInt64] = Array(1...12)
 
     func beam(_ seeds: [UInt64], beamSize: Int, nBest: Int = 1, maxLength: Int = 12, minLength: Int = 0,
