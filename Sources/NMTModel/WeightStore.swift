@@ -98,7 +98,7 @@ final class WeightStore: @unchecked Sendable {
         guard nmt_panels_preferred() != 0 else { return nil }
         let panels = allocate(Float.self, nmt_panel_floats(rows, columns))
         // Large matrices in pieces on every core: the copy's page faults are most of the cost.
-        let count = (rows + 15) / 16, pieces = rows * columns >= 1 << 18 ? min(count, ThreadPool.defaultCount) : 1
+        let count = (rows + 15) / 16, pieces = rows * columns >= 1 << 16 ? min(count, ThreadPool.defaultCount) : 1
         nonisolated(unsafe) let source = values, target = panels  // disjoint pieces of each
         DispatchQueue.concurrentPerform(iterations: pieces) { piece in
             let first = count * piece / pieces, end = count * (piece + 1) / pieces  // panels first ..< end
