@@ -16,13 +16,22 @@
 #if defined(__x86_64__)
 #include "avx512.h"
 
+// Tiles that ask for their outputs' lines with PREFETCHW (every AVX-512 CPU has it).
+#define AVX512_PREFETCHW __attribute__((target("avx512f,prfchw")))
+
 // y[r, 0 ..< 32] (masked by m0, m1) = x[r, :] · the two panels + bias, for r < R.
 #define PANEL_TILE(R)                                                                                \
-    AVX512 static void tile_##R(const float *x, size_t k, const float *p0, const float *p1, const float *bias, \
+    AVX512_PREFETCHW static void tile_##R(const float *x, size_t k, const float *p0, const float *p1, const float *bias, \
                                 __mmask16 m0, __mmask16 m1, float *y, size_t ldy, const float *ahead, \
                                 size_t ahead_first, size_t ahead_count) {                            \
         __m512 a0[R], a1[R];                                                                         \
         for (int r = 0; r < R; r++) a0[r] = a1[r] = _mm512_setzero_ps();                             \
+        /* The outputs' lines, asked for ownership now: a decoding step's keys and values go to */   \
+        /* cache slots that are not in cache, and the stores at the end would wait for them. */     \
+        for (int r = 0; r < R; r++) {                                                                \
+            __builtin_prefetch(y + r * ldy, 1, 3);                                                   \
+            __builtin_prefetch(y + r * ldy + 31, 1, 3);                                              \
+        }                                                                                            \
         for (size_t i = 0; i < k; i++) {                                                             \
             if (i - ahead_first < ahead_count) {                                                     \
                 _mm_prefetch((const char *)(ahead + 16 * i), _MM_HINT_T0);                            \
@@ -50,6 +59,34 @@ PANEL_TILE(4)
 PANEL_TILE(2)
 PANEL_TILE(1)
 
+// y[r, 0 ..< 64] (panel q masked by m[q]) = x[r, :] · panels p[0..3] + bias, for R ≤ 3 rows: the
+// rows left over after the 8- and 4-row tiles. A tile of 1 or 2 rows × 2 panels has 2 or 4
+// accumulators, too few to hide the multiply-add latency (a quarter or half of the core's
+// pace); 4 panels give them 4–12, and the panels are still in L1 or L2 from the other tiles.
+#define QUAD_TILE(R)                                                                                 \
+    AVX512 static void quad_##R(const float *x, size_t k, const float *const p[4], const float *bias, \
+                                const __mmask16 m[4], float *y, size_t ldy) {                         \
+        __m512 a[R][4];                                                                              \
+        for (int r = 0; r < R; r++)                                                                  \
+            for (int q = 0; q < 4; q++) a[r][q] = _mm512_setzero_ps();                               \
+        for (size_t i = 0; i < k; i++) {                                                             \
+            __m512 w[4];                                                                             \
+            _Pragma("unroll") for (int q = 0; q < 4; q++) w[q] = _mm512_loadu_ps(p[q] + 16 * i);     \
+            _Pragma("unroll") for (int r = 0; r < R; r++) {                                          \
+                __m512 xv = _mm512_set1_ps(x[r * k + i]);                                            \
+                _Pragma("unroll") for (int q = 0; q < 4; q++) a[r][q] = _mm512_fmadd_ps(w[q], xv, a[r][q]); \
+            }                                                                                        \
+        }                                                                                            \
+        for (int q = 0; q < 4; q++) {                                                                \
+            __m512 b = bias ? _mm512_maskz_loadu_ps(m[q], bias + 16 * q) : _mm512_setzero_ps();      \
+            for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(y + r * ldy + 16 * q, m[q], _mm512_add_ps(a[r][q], b)); \
+        }                                                                                            \
+    }
+
+QUAD_TILE(3)
+QUAD_TILE(2)
+QUAD_TILE(1)
+
 // Input rows per pass over the panels: a block of about 256 KB stays in L2 while the panels
 // stream past it once; 2 panels (32 KB at k = 256) stay in L1 while the block's tiles use them.
 AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *panels, size_t n, size_t k,
@@ -58,6 +95,12 @@ AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *p
     if (block < 8) block = 8;
     for (size_t first = 0; first < rows; first += block) {
         size_t end = rows - first < block ? rows : first + block;
+        // Rows in tiles of 8 and 4 pair by pair; the 1–3 left over, 4 panels at a time (quad_R),
+        // when there are such tiles to stream the panels in; a block of fewer than 4 rows runs
+        // pair by pair in tiles of 2 and 1.
+        size_t paired = end - first >= 4 ? first + ((end - first) & ~(size_t)3) : end, left = end - paired;
+        size_t tiles = (paired - first) / 8 + ((paired - first) % 8 >= 4) + ((paired - first) % 4 >= 2) +
+                       (paired - first) % 2;
         for (size_t p = 0; p < count; p += 2) {
             size_t c = 16 * p;
             // A last single panel runs as the first of a pair whose second is itself, not stored.
@@ -67,15 +110,31 @@ AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *p
             // While the block's tiles use this pair, they ask for the next one, each tile for its
             // share of k: two streams 16 KB apart defeat the hardware prefetcher.
             const float *ahead = p + 2 < count ? p0 + 32 * k : NULL;
-            size_t tiles = (end - first) / 8 + ((end - first) % 8 >= 4) + ((end - first) % 4 >= 2) + (end - first) % 2;
             size_t share = ahead ? (k + tiles - 1) / tiles : 0, from = 0;
             size_t r = first;
 #define AHEAD ahead, from, share
-            for (; r + 8 <= end; r += 8, from += share) tile_8(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
-            for (; r + 4 <= end; r += 4, from += share) tile_4(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
-            for (; r + 2 <= end; r += 2, from += share) tile_2(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
-            for (; r < end; r++, from += share) tile_1(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+            for (; r + 8 <= paired; r += 8, from += share) tile_8(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+            for (; r + 4 <= paired; r += 4, from += share) tile_4(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+            for (; r + 2 <= paired; r += 2, from += share) tile_2(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+            for (; r < paired; r++, from += share) tile_1(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
 #undef AHEAD
+            // After every second pair (and the last), the rows left over run over its 4 panels.
+            if (left && (p % 4 == 2 || p + 2 >= count)) {
+                size_t g = p - p % 4;  // the group's first panel
+                const float *pp[4];
+                __mmask16 mm[4];
+                for (size_t q = 0; q < 4; q++) {
+                    int real = g + q < count;  // a missing panel reads the first one and is not stored
+                    pp[q] = panels + 16 * (real ? g + q : g) * k;
+                    mm[q] = real ? first_lanes(n - 16 * (g + q)) : 0;
+                }
+                const float *bg = bias ? bias + 16 * g : NULL;
+                float *yg = y + paired * ldy + 16 * g;
+                const float *xr = x + paired * k;
+                if (left == 3) quad_3(xr, k, pp, bg, mm, yg, ldy);
+                else if (left == 2) quad_2(xr, k, pp, bg, mm, yg, ldy);
+                else quad_1(xr, k, pp, bg, mm, yg, ldy);
+            }
         }
     }
 }
