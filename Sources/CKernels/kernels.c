@@ -313,10 +313,10 @@ int nmt_panels_preferred(void) {
 }
 
 int nmt_matmul_panels(const float *x, size_t rows, const float *panels, size_t n, size_t k, const float *bias,
-                      float *y, size_t ldy) {
+                      float *y, size_t ldy, float *maxima, float *sums, size_t ldm) {
 #if defined(__x86_64__)
     if (!has_avx512()) return 0;
-    nmt_matmul_panels_avx512(x, rows, panels, n, k, bias, y, ldy);
+    nmt_matmul_panels_avx512(x, rows, panels, n, k, bias, y, ldy, maxima, sums, ldm);
     return 1;
 #else
     return 0;

@@ -16,8 +16,17 @@
 #if defined(__x86_64__)
 #include "avx512.h"
 
+#include <math.h>
+
 // Tiles that ask for their outputs' lines with PREFETCHW (every AVX-512 CPU has it).
 #define AVX512_PREFETCHW __attribute__((target("avx512f,prfchw")))
+
+// A full block is stored unmasked: a load of it soon after (tile_statistics) is then forwarded
+// from the store, which a masked store does not allow.
+AVX512 static inline void store16(float *y, __mmask16 m, __m512 v) {
+    if (m == 0xFFFF) _mm512_storeu_ps(y, v);
+    else _mm512_mask_storeu_ps(y, m, v);
+}
 
 // y[r, 0 ..< 32] (masked by m0, m1) = x[r, :] · the two panels + bias, for r < R.
 #define PANEL_TILE(R)                                                                                \
@@ -47,8 +56,8 @@
         __m512 b0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();                    \
         __m512 b1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();               \
         for (int r = 0; r < R; r++) {                                                                \
-            _mm512_mask_storeu_ps(y + r * ldy, m0, _mm512_add_ps(a0[r], b0));                        \
-            _mm512_mask_storeu_ps(y + r * ldy + 16, m1, _mm512_add_ps(a1[r], b1));                   \
+            store16(y + r * ldy, m0, _mm512_add_ps(a0[r], b0));                                      \
+            store16(y + r * ldy + 16, m1, _mm512_add_ps(a1[r], b1));                                 \
         }                                                                                            \
     }
 
@@ -87,10 +96,45 @@ QUAD_TILE(3)
 QUAD_TILE(2)
 QUAD_TILE(1)
 
+// The block statistics (nmt_block_statistics) of a tile's R rows × B blocks (R · B ≤ 16, block b
+// masked by m[b]) from the outputs it just stored, still in L1: each block is one register of
+// the same 16-register reduction that nmt_block_statistics uses, whose result for a register does
+// not depend on its place among the 16, so the statistics are the same bits as that pass over
+// y would give, without reading y back from L2 or L3.
+AVX512 static inline __attribute__((always_inline)) void tile_statistics(const float *y, size_t ldy, int R, int B,
+                                                                          const __mmask16 *m, float *maxima,
+                                                                          float *sums, size_t ldm) {
+    __m512 v[16];
+    _Pragma("unroll") for (int i = 0; i < 16; i++) {
+        int r = i / B, b = i % B;
+        v[i] = _mm512_set1_ps(-INFINITY);
+        if (r < R && m[b])
+            v[i] = m[b] == 0xFFFF ? _mm512_loadu_ps(y + r * ldy + 16 * b) : _mm512_mask_loadu_ps(v[i], m[b], y + r * ldy + 16 * b);
+    }
+    __m512 top = reduce16_max(v);
+    float highest[16];
+    _mm512_storeu_ps(highest, top);
+    _Pragma("unroll") for (int i = 0; i < R * B; i++)
+        if (m[i % B]) maxima[(i / B) * ldm + i % B] = highest[i];
+    if (!sums) return;
+    __m512 e[16];
+    _Pragma("unroll") for (int i = 0; i < 16; i++) {
+        v16f shifted = (v16f)v[i] - (v16f)_mm512_permutexvar_ps(_mm512_set1_epi32(i), top);
+        e[i] = (__m512)VECTOR_EXP(v16f, v16i, shifted);
+    }
+    // A block of −∞ only (masked logits, or padding) has no mass; its shifted values are NaN.
+    __mmask16 empty = _mm512_cmp_ps_mask(top, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
+    float total[16];
+    _mm512_storeu_ps(total, _mm512_mask_blend_ps(empty, reduce16_add(e), _mm512_setzero_ps()));
+    _Pragma("unroll") for (int i = 0; i < R * B; i++)
+        if (m[i % B]) sums[(i / B) * ldm + i % B] = total[i];
+}
+
 // Input rows per pass over the panels: a block of about 256 KB stays in L2 while the panels
 // stream past it once; 2 panels (32 KB at k = 256) stay in L1 while the block's tiles use them.
 AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *panels, size_t n, size_t k,
-                                     const float *bias, float *y, size_t ldy) {
+                                     const float *bias, float *y, size_t ldy, float *maxima, float *sums,
+                                     size_t ldm) {
     size_t count = (n + 15) / 16, block = 256 * 1024 / (k * sizeof(float));
     if (block < 8) block = 8;
     for (size_t first = 0; first < rows; first += block) {
@@ -112,11 +156,19 @@ AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *p
             const float *ahead = p + 2 < count ? p0 + 32 * k : NULL;
             size_t share = ahead ? (k + tiles - 1) / tiles : 0, from = 0;
             size_t r = first;
+            const __mmask16 pair[2] = {m0, m1};
 #define AHEAD ahead, from, share
-            for (; r + 8 <= paired; r += 8, from += share) tile_8(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
-            for (; r + 4 <= paired; r += 4, from += share) tile_4(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
-            for (; r + 2 <= paired; r += 2, from += share) tile_2(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
-            for (; r < paired; r++, from += share) tile_1(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);
+#define TILE(R)                                                                                       \
+    for (; r + R <= paired; r += R, from += share) {                                                  \
+        tile_##R(x + r * k, k, p0, p1, b, m0, m1, y + r * ldy + c, ldy, AHEAD);                       \
+        if (maxima)                                                                                   \
+            tile_statistics(y + r * ldy + c, ldy, R, 2, pair, maxima + r * ldm + p, sums ? sums + r * ldm + p : NULL, ldm); \
+    }
+            TILE(8)
+            TILE(4)
+            TILE(2)
+            TILE(1)
+#undef TILE
 #undef AHEAD
             // After every second pair (and the last), the rows left over run over its 4 panels.
             if (left && (p % 4 == 2 || p + 2 >= count)) {
@@ -134,6 +186,10 @@ AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *p
                 if (left == 3) quad_3(xr, k, pp, bg, mm, yg, ldy);
                 else if (left == 2) quad_2(xr, k, pp, bg, mm, yg, ldy);
                 else quad_1(xr, k, pp, bg, mm, yg, ldy);
+                float *mg = maxima ? maxima + paired * ldm + g : NULL, *sg = sums ? sums + paired * ldm + g : NULL;
+                if (maxima && left == 3) tile_statistics(yg, ldy, 3, 4, mm, mg, sg, ldm);
+                else if (maxima && left == 2) tile_statistics(yg, ldy, 2, 4, mm, mg, sg, ldm);
+                else if (maxima) tile_statistics(yg, ldy, 1, 4, mm, mg, sg, ldm);
             }
         }
     }

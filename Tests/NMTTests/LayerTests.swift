@@ -158,7 +158,7 @@ import Testing
             var panels = [Float](repeating: .nan, count: nmt_panel_floats(n, k))
             nmt_pack_panels(w, n, k, &panels)
             var y = [Float](repeating: .nan, count: rows * n)
-            let used = nmt_matmul_panels(x, rows, panels, n, k, bias, &y, n)
+            let used = nmt_matmul_panels(x, rows, panels, n, k, bias, &y, n, nil, nil, 0)
             guard highest == NMT_AVX512 else {
                 #expect(used == 0 && y.allSatisfy(\.isNaN), "\(highest): panels are AVX-512's")
                 continue
@@ -171,14 +171,30 @@ import Testing
                     worst = max(worst, abs(Double(y[r * n + o]) - expected))
                 }
                 var alone = [Float](repeating: .nan, count: n)
-                _ = nmt_matmul_panels(Array(x[(r * k)..<((r + 1) * k)]), 1, panels, n, k, bias, &alone, n)
+                _ = nmt_matmul_panels(Array(x[(r * k)..<((r + 1) * k)]), 1, panels, n, k, bias, &alone, n, nil, nil, 0)
                 #expect(alone == Array(y[(r * n)..<((r + 1) * n)]), "panels: row \(r) of \(rows) alone")
             }
             #expect(worst < 1e-4, "panels: product \(rows)×\(k) · \(k)×\(n): \(worst)")
+            // Block statistics gathered by the panel kernel: the same bits as a pass over y (with
+            // sums, and the maxima alone), whichever tile (8, 4, 2, 1 rows, or a quad) made a row.
+            let blocks = nmt_product_blocks(n)
+            var expectedMax = [Float](repeating: .nan, count: rows * blocks), expectedSum = expectedMax
+            for r in 0..<rows {
+                y.withUnsafeBufferPointer { y in
+                    nmt_block_statistics(y.baseAddress! + r * n, n, &expectedMax[r * blocks], &expectedSum[r * blocks])
+                }
+            }
+            var fusedY = [Float](repeating: .nan, count: rows * n)
+            var maxima = [Float](repeating: .nan, count: rows * blocks), sums = maxima, maximaAlone = maxima
+            _ = nmt_matmul_panels(x, rows, panels, n, k, bias, &fusedY, n, &maxima, &sums, blocks)
+            _ = nmt_matmul_panels(x, rows, panels, n, k, bias, &fusedY, n, &maximaAlone, nil, blocks)
+            let bits = { (v: [Float]) in v.map(\.bitPattern) }
+            #expect(fusedY == y && bits(maxima) == bits(expectedMax) && bits(maximaAlone) == bits(expectedMax)
+                    && bits(sums) == bits(expectedSum), "panels: statistics of \(rows) rows × \(n)")
             if n > 16 {  // columns 16 ..< n from the panels after the first
                 var rest = [Float](repeating: .nan, count: rows * (n - 16))
                 panels.withUnsafeBufferPointer { p in
-                    _ = nmt_matmul_panels(x, rows, p.baseAddress! + 16 * k, n - 16, k, Array(bias[16...]), &rest, n - 16)
+                    _ = nmt_matmul_panels(x, rows, p.baseAddress! + 16 * k, n - 16, k, Array(bias[16...]), &rest, n - 16, nil, nil, 0)
                 }
                 #expect((0..<rows).allSatisfy { r in rest[(r * (n - 16))..<((r + 1) * (n - 16))] == y[(r * n + 16)..<((r + 1) * n)] },
                         "panels: a call from the second panel on")

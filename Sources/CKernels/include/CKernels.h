@@ -111,9 +111,11 @@ void nmt_pack_panels(const float *w, size_t n, size_t k, float *panels);
 int nmt_panels_preferred(void);
 /// y = x · wᵀ + bias from w's panels (columns 0 ..< n; `panels` starts at the panel of column 0),
 /// if the calling thread runs AVX-512 kernels; returns 0 without computing anything otherwise
-/// (the caller then uses w as stored).
+/// (the caller then uses w as stored). maxima: NULL, or [rows, ldm] that receives
+/// nmt_block_statistics of each row's blocks 0 ..< nmt_product_blocks(n) (sums NULL: the maxima
+/// only), the same bits, gathered while each tile's outputs are in L1.
 int nmt_matmul_panels(const float *x, size_t rows, const float *panels, size_t n, size_t k, const float *bias,
-                      float *y, size_t ldy);
+                      float *y, size_t ldy, float *maxima, float *sums, size_t ldm);
 
 /// Products that share their input x [rows, k], in one parallel region over up to `threads`
 /// threads, split in blocks of 16 output columns.
