@@ -88,7 +88,7 @@ PANEL_TILE(1)
         }                                                                                            \
         for (int q = 0; q < 4; q++) {                                                                \
             __m512 b = bias ? _mm512_maskz_loadu_ps(m[q], bias + 16 * q) : _mm512_setzero_ps();      \
-            for (int r = 0; r < R; r++) _mm512_mask_storeu_ps(y + r * ldy + 16 * q, m[q], _mm512_add_ps(a[r][q], b)); \
+            for (int r = 0; r < R; r++) store16(y + r * ldy + 16 * q, m[q], _mm512_add_ps(a[r][q], b));  \
         }                                                                                            \
     }
 
