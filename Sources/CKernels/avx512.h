@@ -4,6 +4,7 @@
 #define CKERNELS_AVX512_H
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 
 #include "vector_exp.h"
@@ -42,6 +43,20 @@ REDUCE16(reduce16_max, _mm512_max_ps)
 // come from the first half only); lanes 8..15 are zero.
 AVX512 static inline __m512 reduce8_add(const __m512 a[8]) {
     return reduce16_add_of(reduce16_add_half(a), _mm512_setzero_ps());
+}
+
+// Lane i: Σ exp(x − max) over the 16 values of v[i], whose maximum is lane i of `maxima`
+// (reduce16_max(v)), the same bits wherever v[i] sits among the 16. A register of −∞ only (masked
+// logits, or padding) has no mass: 0, though its shifted values are NaN. The block statistics'
+// sums (block_statistics_avx512.c, and the panel kernel's tile_statistics).
+AVX512 static inline __m512 block_sums16(const __m512 v[16], __m512 maxima) {
+    __m512 e[16];
+    for (int i = 0; i < 16; i++) {
+        v16f shifted = (v16f)v[i] - (v16f)_mm512_permutexvar_ps(_mm512_set1_epi32(i), maxima);
+        e[i] = (__m512)VECTOR_EXP(v16f, v16i, shifted);
+    }
+    __mmask16 empty = _mm512_cmp_ps_mask(maxima, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
+    return _mm512_mask_blend_ps(empty, reduce16_add(e), _mm512_setzero_ps());
 }
 
 // The mask of the first n < 16 lanes, or of all 16.

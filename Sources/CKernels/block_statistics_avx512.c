@@ -7,7 +7,6 @@
 #if defined(__x86_64__)
 #include "avx512.h"
 
-#include <math.h>
 
 AVX512 void nmt_block_statistics_avx512(const float *x, size_t n, float *maxima, float *sums) {
     size_t blocks = nmt_product_blocks(n);
@@ -21,16 +20,7 @@ AVX512 void nmt_block_statistics_avx512(const float *x, size_t n, float *maxima,
         }
         __m512 m = reduce16_max(v);
         _mm512_mask_storeu_ps(maxima + b, first_lanes(group), m);
-        if (!sums) continue;
-        __m512 e[16];
-        for (int i = 0; i < 16; i++) {
-            v16f shifted = (v16f)v[i] - (v16f)_mm512_permutexvar_ps(_mm512_set1_epi32(i), m);
-            e[i] = (__m512)VECTOR_EXP(v16f, v16i, shifted);
-        }
-        // A block of −∞ only (masked logits, or padding) has no mass; its shifted values are NaN.
-        __mmask16 empty = _mm512_cmp_ps_mask(m, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
-        __m512 s = _mm512_mask_blend_ps(empty, reduce16_add(e), _mm512_setzero_ps());
-        _mm512_mask_storeu_ps(sums + b, first_lanes(group), s);
+        if (sums) _mm512_mask_storeu_ps(sums + b, first_lanes(group), block_sums16(v, m));
     }
 }
 #endif

@@ -16,8 +16,6 @@
 #if defined(__x86_64__)
 #include "avx512.h"
 
-#include <math.h>
-
 // Tiles that ask for their outputs' lines with PREFETCHW (every AVX-512 CPU has it).
 #define AVX512_PREFETCHW __attribute__((target("avx512f,prfchw")))
 
@@ -117,15 +115,8 @@ AVX512 static inline __attribute__((always_inline)) void tile_statistics(const f
     _Pragma("unroll") for (int i = 0; i < R * B; i++)
         if (m[i % B]) maxima[(i / B) * ldm + i % B] = highest[i];
     if (!sums) return;
-    __m512 e[16];
-    _Pragma("unroll") for (int i = 0; i < 16; i++) {
-        v16f shifted = (v16f)v[i] - (v16f)_mm512_permutexvar_ps(_mm512_set1_epi32(i), top);
-        e[i] = (__m512)VECTOR_EXP(v16f, v16i, shifted);
-    }
-    // A block of −∞ only (masked logits, or padding) has no mass; its shifted values are NaN.
-    __mmask16 empty = _mm512_cmp_ps_mask(top, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
     float total[16];
-    _mm512_storeu_ps(total, _mm512_mask_blend_ps(empty, reduce16_add(e), _mm512_setzero_ps()));
+    _mm512_storeu_ps(total, block_sums16(v, top));
     _Pragma("unroll") for (int i = 0; i < R * B; i++)
         if (m[i % B]) sums[(i / B) * ldm + i % B] = total[i];
 }
@@ -183,13 +174,16 @@ AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *p
                 const float *bg = bias ? bias + 16 * g : NULL;
                 float *yg = y + paired * ldy + 16 * g;
                 const float *xr = x + paired * k;
-                if (left == 3) quad_3(xr, k, pp, bg, mm, yg, ldy);
-                else if (left == 2) quad_2(xr, k, pp, bg, mm, yg, ldy);
-                else quad_1(xr, k, pp, bg, mm, yg, ldy);
                 float *mg = maxima ? maxima + paired * ldm + g : NULL, *sg = sums ? sums + paired * ldm + g : NULL;
-                if (maxima && left == 3) tile_statistics(yg, ldy, 3, 4, mm, mg, sg, ldm);
-                else if (maxima && left == 2) tile_statistics(yg, ldy, 2, 4, mm, mg, sg, ldm);
-                else if (maxima) tile_statistics(yg, ldy, 1, 4, mm, mg, sg, ldm);
+#define QUAD(R)                                                                                       \
+    do {                                                                                              \
+        quad_##R(xr, k, pp, bg, mm, yg, ldy);                                                         \
+        if (maxima) tile_statistics(yg, ldy, R, 4, mm, mg, sg, ldm);                                  \
+    } while (0)
+                if (left == 3) QUAD(3);
+                else if (left == 2) QUAD(2);
+                else QUAD(1);
+#undef QUAD
             }
         }
     }
