@@ -36,8 +36,8 @@ final class KVCache {
         self.liveRows = min(liveRows ?? rows, rows)
         capacity = max(1, min(initialCapacity, maxCapacity))
         let size = rows * capacity * heads * headDim
-        keys = (0..<layers).map { _ in .allocate(capacity: size) }
-        values = (0..<layers).map { _ in .allocate(capacity: size) }
+        keys = (0..<layers).map { _ in .allocateAligned(size) }
+        values = (0..<layers).map { _ in .allocateAligned(size) }
         origins = .allocate(capacity: rows * maxCapacity)
         spareOrigins = .allocate(capacity: rows * maxCapacity)
     }
@@ -74,7 +74,7 @@ final class KVCache {
             func grow(_ buffers: inout [UnsafeMutablePointer<Float>]) {
                 for l in 0..<layers {
                     let old = buffers[l]
-                    let new = UnsafeMutablePointer<Float>.allocate(capacity: size)
+                    let new = UnsafeMutablePointer<Float>.allocateAligned(size)
                     for r in 0..<rows {
                         (new + r * newCapacity * width).update(from: old + r * capacity * width, count: length * width)
                     }

@@ -9,19 +9,25 @@ public struct Logits {
     /// Logits per block of `blockMaxima` (the product's statistics blocks, `nmt_product_blocks`).
     public static let blockSize = 16
 
-    /// [positions, vocabularySize]
+    /// [positions, rowStride]: each row's first vocabularySize floats are its logits.
     public let values: UnsafeBufferPointer<Float>
     /// [positions]
     public let logNormalizers: UnsafeBufferPointer<Float>
     public let vocabularySize: Int
+    /// Floats from one row of `values` to the next (≥ vocabularySize; the model pads its rows to
+    /// whole cache lines).
+    public let rowStride: Int
     /// [positions, blocks]: the largest logit of each block of `blockSize` tokens, or nil (then
     /// `blockMaximum` computes it), so that a search finds a row's best tokens without reading
     /// every logit.
     public let blockMaxima: UnsafeBufferPointer<Float>?
 
     public init(values: UnsafeBufferPointer<Float>, logNormalizers: UnsafeBufferPointer<Float>, vocabularySize: Int,
-                blockMaxima: UnsafeBufferPointer<Float>? = nil) {
-        precondition(values.count == logNormalizers.count * vocabularySize, "logits and normalizers disagree")
+                blockMaxima: UnsafeBufferPointer<Float>? = nil, rowStride: Int? = nil) {
+        let rowStride = rowStride ?? vocabularySize
+        precondition(rowStride >= vocabularySize && values.count == logNormalizers.count * rowStride,
+                     "logits and normalizers disagree")
+        self.rowStride = rowStride
         let blocks = (vocabularySize + Self.blockSize - 1) / Self.blockSize
         precondition(blockMaxima.map { $0.count == logNormalizers.count * blocks } ?? true,
                      "logits and block maxima disagree")
@@ -41,7 +47,12 @@ public struct Logits {
     /// The logits of one position: [vocabularySize].
     @inlinable
     public func row(_ position: Int) -> UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(rebasing: values[(position * vocabularySize)..<((position + 1) * vocabularySize)])
+        UnsafeBufferPointer(rebasing: values[(position * rowStride)..<(position * rowStride + vocabularySize)])
+    }
+
+    /// Every position's logits, [positions × vocabularySize], without the rows' padding.
+    public func allRows() -> [Float] {
+        (0..<positions).flatMap { row($0) }
     }
 
     /// The largest logit among tokens block · blockSize ..< (block + 1) · blockSize of a position.
@@ -49,7 +60,7 @@ public struct Logits {
     public func blockMaximum(position: Int, block: Int) -> Float {
         if let blockMaxima { return blockMaxima[position * blocks + block] }
         let start = block * Self.blockSize
-        return nmt_max(values.baseAddress! + position * vocabularySize + start,
+        return nmt_max(values.baseAddress! + position * rowStride + start,
                        min(Self.blockSize, vocabularySize - start))
     }
 
@@ -78,6 +89,6 @@ public struct Logits {
     /// log p(token) at a position.
     @inlinable
     public func logProbability(position: Int, token: Int) -> Float {
-        values[position * vocabularySize + token] - logNormalizers[position]
+        values[position * rowStride + token] - logNormalizers[position]
     }
 }

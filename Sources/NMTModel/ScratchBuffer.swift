@@ -1,11 +1,12 @@
-/// A growable float buffer reused across calls, so decoding steps do not allocate.
+/// A growable float buffer reused across calls, so decoding steps do not allocate; it starts on a
+/// cache line (`allocateAligned`).
 final class ScratchBuffer {
     private(set) var pointer: UnsafeMutablePointer<Float>
     private(set) var capacity: Int
 
     init(_ capacity: Int = 0) {
         self.capacity = max(capacity, 1)
-        pointer = .allocate(capacity: self.capacity)
+        pointer = .allocateAligned(self.capacity)
         pointer.initialize(repeating: 0, count: self.capacity)
     }
 
@@ -17,7 +18,7 @@ final class ScratchBuffer {
         if count > capacity {
             pointer.deallocate()
             capacity = max(count, capacity * 2)
-            pointer = .allocate(capacity: capacity)
+            pointer = .allocateAligned(capacity)
             pointer.initialize(repeating: 0, count: capacity)
         }
         return pointer

@@ -56,7 +56,7 @@ struct Inspect: ParsableCommand {
                 // Step by step, through the cache, as translation does.
                 for token in parts[1] {
                     let logits = try m.decode(state, tokens: [token], steps: 1)
-                    data.append(UnsafeRawBufferPointer(logits.values).bindMemory(to: UInt8.self))
+                    logits.allRows().withUnsafeBytes { data.append(contentsOf: $0) }
                 }
             }
             try data.write(to: URL(fileURLWithPath: output))

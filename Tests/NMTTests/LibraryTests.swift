@@ -144,10 +144,10 @@ import Testing
         let encoded = try model.encode([[12, 40, 7, 0]])
         let tokens = (0..<200).map { Int32(5 + $0 % 50) }
         let all = try model.startDecoding(encoded, rowsPerSentence: 1, maxLength: 200)
-        let expected = Array(try model.decode(all, tokens: tokens, steps: 200).values.suffix(model.config.targetVocabSize))
+        let expected = Array(try model.decode(all, tokens: tokens, steps: 200).allRows().suffix(model.config.targetVocabSize))
         let stepwise = try model.startDecoding(encoded, rowsPerSentence: 1, maxLength: 200)
         var last: [Float] = []
-        for token in tokens { last = Array(try model.decode(stepwise, tokens: [token], steps: 1).values) }
+        for token in tokens { last = Array(try model.decode(stepwise, tokens: [token], steps: 1).allRows()) }
         #expect(maxAbsDifference(last, expected) < 1e-4)
     }
 

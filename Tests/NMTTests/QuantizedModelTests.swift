@@ -54,7 +54,7 @@ import Testing
             let model = TransformerModel(file: f32, threads: 1, computeType: type)
             let state = try model.startDecoding(try model.encode([reference.source_ids[forcing.sentence]]),
                                                 rowsPerSentence: 1, maxLength: forcing.decoder_input.count)
-            return Array(try model.decode(state, tokens: forcing.decoder_input, steps: forcing.decoder_input.count).values)
+            return Array(try model.decode(state, tokens: forcing.decoder_input, steps: forcing.decoder_input.count).allRows())
         }
         let exact = try logits(.f32), quantized = try logits(.i8)
         let spread = exact.max()! - exact.min()!

@@ -38,14 +38,14 @@ import Testing
 
         // All steps at once (causal mask) …
         let full = try translator.model.startDecoding(encoded, rowsPerSentence: 1, maxLength: steps)
-        let logits = Array(try translator.model.decode(full, tokens: forcing.decoder_input, steps: steps).values)
+        let logits = Array(try translator.model.decode(full, tokens: forcing.decoder_input, steps: steps).allRows())
         #expect(maxAbsDifference(logits, forcing.logits) < 1e-4)
 
         // … and one step at a time through the key/value cache give the same logits.
         let incremental = try translator.model.startDecoding(encoded, rowsPerSentence: 1, maxLength: steps)
         var stepwise: [Float] = []
         for token in forcing.decoder_input {
-            stepwise += try translator.model.decode(incremental, tokens: [token], steps: 1).values
+            stepwise += try translator.model.decode(incremental, tokens: [token], steps: 1).allRows()
         }
         #expect(maxAbsDifference(stepwise, logits) < 1e-5)
 
@@ -70,7 +70,7 @@ import Testing
         try beams.select([2, 0, 2])
         _ = try model.decode(beams, tokens: [histories[2][3], histories[0][3], histories[2][3]], steps: 1)
         try beams.select([1, 1, 0])
-        let last = Array(try model.decode(beams, tokens: [histories[1][4], histories[1][4], histories[2][4]], steps: 1).values)
+        let last = Array(try model.decode(beams, tokens: [histories[1][4], histories[1][4], histories[2][4]], steps: 1).allRows())
         let V = model.config.targetVocabSize
         // Rows 0 and 1 now hold history 0 followed by history 1's last token; row 2 history 2.
         let expected: [[Int32]] = [Array(histories[0][0..<4]) + [histories[1][4]],
@@ -78,7 +78,7 @@ import Testing
                                    Array(histories[2][0..<4]) + [histories[2][4]]]
         for (row, tokens) in expected.enumerated() {
             let alone = try model.startDecoding(encoded, rowsPerSentence: 1, maxLength: 8)
-            let logits = Array(try model.decode(alone, tokens: tokens, steps: tokens.count).values)
+            let logits = Array(try model.decode(alone, tokens: tokens, steps: tokens.count).allRows())
             #expect(maxAbsDifference(Array(last[row * V..<(row + 1) * V]), Array(logits.suffix(V))) < 1e-5,
                     "row \(row)")
         }

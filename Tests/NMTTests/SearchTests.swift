@@ -41,6 +41,9 @@ struct FakeModel: StepModel {
         return logits.map { $0 - normalizer }
     }
 
+    /// Floats after each row of logits.
+    static let rowPadding = 3
+
     mutating func next(_ tokens: [Int32]) throws(ModelError) -> Logits {
         guard tokens.count == histories.count else {
             throw .stateMismatch("\(tokens.count) tokens for \(histories.count) rows")
@@ -54,12 +57,16 @@ struct FakeModel: StepModel {
             let shift = Float(r % 3) - 1
             buffer += Self.logProbabilities(seed: rowSeeds[r], history: histories[r],
                                             vocabularySize: vocabularySize).map { $0 + shift }
+            // Rows padded as the Transformer pads them, here with values that would win if a
+            // search read the padding as tokens.
+            buffer += [Float](repeating: 50, count: Self.rowPadding)
             normalizers.append(shift)
         }
         // The buffers stay put until the next call, as the model's do.
         return buffer.withUnsafeBufferPointer { values in
             normalizers.withUnsafeBufferPointer {
-                Logits(values: values, logNormalizers: $0, vocabularySize: vocabularySize)
+                Logits(values: values, logNormalizers: $0, vocabularySize: vocabularySize,
+                       rowStride: vocabularySize + Self.rowPadding)
             }
         }
     }

@@ -21,8 +21,8 @@ final class CrossAttentionMemory: @unchecked Sendable {
     let paddedLength: Int
 
     init(count: Int, paddedLength: Int) {
-        keys = .allocate(capacity: count)
-        values = .allocate(capacity: count)
+        keys = .allocateAligned(count)
+        values = .allocateAligned(count)
         self.paddedLength = paddedLength
     }
 

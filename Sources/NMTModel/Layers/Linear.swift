@@ -44,10 +44,10 @@ struct Linear: @unchecked Sendable {
     /// (`nmt_block_statistics`), gathered while the block is in cache: blockMax and blockSum are
     /// [rows, blocks] (blockSum nil: the maxima only). The output projection uses them for
     /// log-softmax over the vocabulary and for its best tokens.
-    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
                         blockMax: UnsafeMutablePointer<Float>, blockSum: UnsafeMutablePointer<Float>?,
                         on pool: ThreadPool) {
-        var product = self.product(into: y)
+        var product = self.product(into: y, ldy: ldy)
         (product.block_max, product.block_sum) = (blockMax, blockSum)
         run(product, on: x, rows: rows, pool: pool)
     }
