@@ -19,9 +19,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -129,20 +126,6 @@ size_t nmt_available_cores(void) {
     if (online > 0) cores = (size_t)online;
 #endif
     return cores > 0 ? cores : 1;
-}
-
-void nmt_reuse_freed_memory(void) {
-#if defined(__GLIBC__)
-    // A user who tunes malloc through the environment keeps their settings (GLIBC_TUNABLES
-    // counts only when it names a malloc tunable: containers set it for other reasons too).
-    const char *tunables = getenv("GLIBC_TUNABLES");
-    if (getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_") ||
-        (tunables && strstr(tunables, "glibc.malloc."))) {
-        return;
-    }
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
-#endif
 }
 
 nmt_pool *nmt_pool_create(size_t threads) {

@@ -43,7 +43,7 @@ final class KVCache {
     }
 
     deinit {
-        (keys + values).forEach { $0.deallocate() }
+        (keys + values).forEach { $0.deallocateAligned() }
         origins.deallocate()
         spareOrigins.deallocate()
     }
@@ -78,7 +78,7 @@ final class KVCache {
                     for r in 0..<rows {
                         (new + r * newCapacity * width).update(from: old + r * capacity * width, count: length * width)
                     }
-                    old.deallocate()
+                    old.deallocateAligned()
                     buffers[l] = new
                 }
             }

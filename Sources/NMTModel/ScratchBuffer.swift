@@ -10,13 +10,13 @@ final class ScratchBuffer {
         pointer.initialize(repeating: 0, count: self.capacity)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { pointer.deallocateAligned() }
 
     /// The buffer with room for at least `count` floats; contents are kept only when no growth happens.
     @discardableResult
     func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
-            pointer.deallocate()
+            pointer.deallocateAligned()
             capacity = max(count, capacity * 2)
             pointer = .allocateAligned(capacity)
             pointer.initialize(repeating: 0, count: capacity)

@@ -27,7 +27,7 @@ final class CrossAttentionMemory: @unchecked Sendable {
     }
 
     deinit {
-        keys.deallocate()
-        values.deallocate()
+        keys.deallocateAligned()
+        values.deallocateAligned()
     }
 }
