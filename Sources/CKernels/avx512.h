@@ -45,16 +45,35 @@ AVX512 static inline __m512 reduce8_add(const __m512 a[8]) {
     return reduce16_add_of(reduce16_add_half(a), _mm512_setzero_ps());
 }
 
+// e^x for x ≤ 0 or NaN, the same bits as VECTOR_EXP (vector_exp.h) with two steps fewer: such x
+// needs no upper clamp, and 2^n is applied by vscalefps, which rounds y · 2^n once as the
+// multiplication by the power of two built in the exponent bits does (n ≥ −126: normal). NaN
+// gives e^−87.34, as VECTOR_EXP's clamp makes it.
+AVX512 static inline __m512 exp_nonpositive(__m512 x) {
+    const __m512 lowest = _mm512_set1_ps(-87.33654f);
+    __m512 xc = _mm512_max_ps(x, lowest);  // NaN in x: the second operand
+    __m512 t = _mm512_fmadd_ps(xc, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(12582912.0f));
+    __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(12582912.0f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_add_ps(_mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, lowest, _CMP_NLT_UQ), y, n);
+}
+
 // Lane i: Σ exp(x − max) over the 16 values of v[i], whose maximum is lane i of `maxima`
 // (reduce16_max(v)), the same bits wherever v[i] sits among the 16. A register of −∞ only (masked
 // logits, or padding) has no mass: 0, though its shifted values are NaN. The block statistics'
 // sums (block_statistics_avx512.c, and the panel kernel's tile_statistics).
 AVX512 static inline __m512 block_sums16(const __m512 v[16], __m512 maxima) {
     __m512 e[16];
-    for (int i = 0; i < 16; i++) {
-        v16f shifted = (v16f)v[i] - (v16f)_mm512_permutexvar_ps(_mm512_set1_epi32(i), maxima);
-        e[i] = (__m512)VECTOR_EXP(v16f, v16i, shifted);
-    }
+    for (int i = 0; i < 16; i++)
+        e[i] = exp_nonpositive(_mm512_sub_ps(v[i], _mm512_permutexvar_ps(_mm512_set1_epi32(i), maxima)));
     __mmask16 empty = _mm512_cmp_ps_mask(maxima, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
     return _mm512_mask_blend_ps(empty, reduce16_add(e), _mm512_setzero_ps());
 }
