@@ -28,13 +28,24 @@ static void prefetch_job(const nmt_attention_job *job, size_t dim) {
     }
 }
 
+// Keys (and their values) asked for ahead of the job that runs, at least the next job's: a
+// decoding step's self-attention job is one query over ~10 keys, and asking for one job ahead
+// left its keys arriving late (20.3 ns per query-key in a beam-4 run; 64 keys ahead: ~16.7).
+enum { LEAD_KEYS = 64 };
+
 static void run_jobs(void *context, size_t chunk) {
     const struct region *region = context;
     float *scores = region->scores + chunk * region->score_stride;
     size_t last = (chunk + 1) * region->count / region->chunks;
-    for (size_t j = chunk * region->count / region->chunks; j < last; j++) {
+    size_t first = chunk * region->count / region->chunks;
+    size_t ahead = first + 1, keys_ahead = 0;  // jobs first + 1 ..< ahead were asked for; their keys
+    for (size_t j = first; j < last; j++) {
         const nmt_attention_job *job = &region->jobs[j];
-        if (j + 1 < last) prefetch_job(&region->jobs[j + 1], region->dim);
+        if (j > first) keys_ahead -= job->key_count;
+        for (; ahead < last && (ahead == j + 1 || keys_ahead < LEAD_KEYS); ahead++) {
+            prefetch_job(&region->jobs[ahead], region->dim);
+            keys_ahead += region->jobs[ahead].key_count;
+        }
         for (size_t i = 0; i < job->queries; i++) {
             size_t visible = job->first_visible + i < job->key_count ? job->first_visible + i : job->key_count;
             nmt_attend(job->q + i * job->ldq, job->keys, job->values, job->stride, job->origins, job->row_stride,
