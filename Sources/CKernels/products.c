@@ -68,7 +68,9 @@ static void run_blocks(void *context, size_t begin, size_t end) {
         const nmt_product *product = &region->products[p];
         size_t blocks = nmt_product_blocks(product->n);
         size_t lower = begin > first ? begin - first : 0, upper = end - first < blocks ? end - first : blocks;
-        if (product->activation == NMT_IDENTITY && !product->block_max) {
+        if (lower >= upper) {
+            // none of this product's blocks are among begin ..< end
+        } else if (product->activation == NMT_IDENTITY && !product->block_max) {
             run_columns(region, product, lower, upper, 0, region->rows);
         } else {
             size_t band = 256 * 1024 / (region->k * sizeof(float));

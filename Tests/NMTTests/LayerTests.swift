@@ -43,6 +43,48 @@ import Testing
         }
     }
 
+    /// A region's products split over threads (each claiming blocks of columns, some ranges
+    /// covering none of a product's columns) give the same bits as on one thread: three products
+    /// sharing an input, one with an activation, one with block statistics, from panels and from
+    /// the stored layout, over more rows than one band (256 KB of inputs).
+    @Test func productsSplitOverThreadsMatchOneThread() {
+        var seed: UInt64 = 11
+        func random() -> Float {  // deterministic, in [-1, 1)
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed) >> 40) / Float(1 << 23)
+        }
+        let rows = 300, k = 256, sizes = [96, 1000, 777]
+        let x = (0..<(rows * k)).map { _ in random() }
+        let weights = sizes.map { n in UnsafeMutableBufferPointer<Float>.allocate(capacity: n * k) }
+        let panels = sizes.map { n in UnsafeMutableBufferPointer<Float>.allocate(capacity: nmt_panel_floats(n, k)) }
+        defer { (weights + panels).forEach { $0.deallocate() } }
+        for (n, (w, p)) in zip(sizes, zip(weights, panels)) {
+            for i in w.indices { w[i] = random() }
+            nmt_pack_panels(w.baseAddress!, n, k, p.baseAddress!)
+        }
+        func run(threads: Int, panelled: Bool) -> [[Float]] {
+            let pool = ThreadPool(threads: threads)
+            let linears = (0..<3).map { i in
+                Linear(weight: .f32(UnsafePointer(weights[i].baseAddress!),
+                                    panels: panelled && nmt_panels_preferred() != 0 ? UnsafePointer(panels[i].baseAddress!) : nil),
+                       bias: nil, outputSize: sizes[i], inputSize: k)
+            }
+            var y0 = [Float](repeating: .nan, count: rows * sizes[0]), y1 = [Float](repeating: .nan, count: rows * sizes[1])
+            var y2 = [Float](repeating: .nan, count: rows * sizes[2]), swished = y1, logits = y2
+            var maxima = [Float](repeating: .nan, count: rows * ((sizes[2] + 15) / 16)), sums = maxima
+            Linear.apply(linears[0], linears[1], linears[2], to: x, rows: rows, into: &y0, &y1, &y2, on: pool)
+            linears[1](x, rows: rows, into: &swished, activation: .swish, on: pool)
+            linears[2](x, rows: rows, into: &logits, blockMax: &maxima, blockSum: &sums, on: pool)
+            return [y0, y1, y2, swished, logits, maxima, sums]
+        }
+        for panelled in [true, false] {
+            let alone = run(threads: 1, panelled: panelled), split = run(threads: 3, panelled: panelled)
+            for (a, b) in zip(alone, split) {
+                #expect(a.elementsEqual(b) { $0.bitPattern == $1.bitPattern }, "panels \(panelled)")
+            }
+        }
+    }
+
     /// An activation fused into a product (each thread applies it to the blocks it computed) gives
     /// the same bits as applying it to the whole output afterwards.
     @Test func activationInsideTheProductMatchesActivationAfterIt() {
