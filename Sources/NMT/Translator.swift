@@ -56,12 +56,20 @@ public final class Translator: Sendable {
         } catch {
             throw .model(error)
         }
+        // SentencePiece builds its tries (~8 ms for tiny.bin, one thread) while the weights are
+        // packed: the start of a run is on the path of every short job.
+        final class Loading: @unchecked Sendable { var tokenizer: Result<Tokenizer, ModelFileError>? }
+        let loading = Loading(), done = DispatchGroup()
+        DispatchQueue.global().async(group: done) {
+            loading.tokenizer = Result { () throws(ModelFileError) in try Tokenizer(modelFile: modelFile) }
+        }
+        let model = TransformerModel(file: modelFile, threads: threads, computeType: computeType)
+        done.wait()
         do {
-            tokenizer = try Tokenizer(modelFile: modelFile)
+            tokenizer = try loading.tokenizer!.get()
         } catch {
             throw .modelFile(error)
         }
-        let model = TransformerModel(file: modelFile, threads: threads, computeType: computeType)
         self.model = model
         let count = min(workers, model.threads)
         replicas = count < 2 ? [] : (0..<count).map { i in
