@@ -9,6 +9,13 @@ static inline size_t entry_offset(const int32_t *origins, size_t row_stride, siz
     return (origins ? (size_t)origins[j] * row_stride : 0) + j * stride;
 }
 
+// Input rows of k floats that fill about 256 KB (at least 8): a block of them stays in L2 while
+// the weights stream past it (the panel kernel's row blocks, the bands of products.c).
+static inline size_t rows_in_l2(size_t k) {
+    size_t rows = 256 * 1024 / (k * sizeof(float));
+    return rows < 8 ? 8 : rows;
+}
+
 #if defined(__x86_64__)
 // The AVX-512 kernels (matmul_avx512.c, attend_avx512.c, block_statistics_avx512.c), which
 // kernels.c picks when the CPU has AVX-512 and nmt_limit_instruction_set allows it.

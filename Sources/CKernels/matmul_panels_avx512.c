@@ -126,8 +126,7 @@ AVX512 static inline __attribute__((always_inline)) void tile_statistics(const f
 AVX512 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *panels, size_t n, size_t k,
                                      const float *bias, float *y, size_t ldy, float *maxima, float *sums,
                                      size_t ldm) {
-    size_t count = (n + 15) / 16, block = 256 * 1024 / (k * sizeof(float));
-    if (block < 8) block = 8;
+    size_t count = (n + 15) / 16, block = rows_in_l2(k);
     for (size_t first = 0; first < rows; first += block) {
         size_t end = rows - first < block ? rows : first + block;
         // Rows in tiles of 8 and 4 pair by pair; the 1–3 left over, 4 panels at a time (quad_R),

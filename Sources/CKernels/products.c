@@ -5,7 +5,7 @@
 //
 // All of it is C so that a product costs no allocation and no reference counting: a Swift
 // closure handed to the pool would be boxed on the heap and retained by every thread that runs it.
-#include "CKernels.h"
+#include "internal.h"
 
 #include <stdlib.h>
 
@@ -73,8 +73,7 @@ static void run_blocks(void *context, size_t begin, size_t end) {
         } else if (product->activation == NMT_IDENTITY && !product->block_max) {
             run_columns(region, product, lower, upper, 0, region->rows);
         } else {
-            size_t band = 256 * 1024 / (region->k * sizeof(float));
-            if (band < 8) band = 8;
+            size_t band = rows_in_l2(region->k);
             for (size_t r = 0; r < region->rows; r += band) {
                 size_t rows = region->rows - r < band ? region->rows - r : band;
                 size_t chunk = Y_CHUNK_BYTES / (rows * BLOCK * sizeof(float));
