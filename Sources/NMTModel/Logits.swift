@@ -21,6 +21,8 @@ public struct Logits {
     /// `blockMaximum` computes it), so that a search finds a row's best tokens without reading
     /// every logit.
     public let blockMaxima: UnsafeBufferPointer<Float>?
+    /// Blocks of `blockSize` tokens per position (the last one may be shorter).
+    public let blocks: Int
 
     public init(values: UnsafeBufferPointer<Float>, logNormalizers: UnsafeBufferPointer<Float>, vocabularySize: Int,
                 blockMaxima: UnsafeBufferPointer<Float>? = nil, rowStride: Int? = nil) {
@@ -35,14 +37,12 @@ public struct Logits {
         self.logNormalizers = logNormalizers
         self.vocabularySize = vocabularySize
         self.blockMaxima = blockMaxima
+        self.blocks = blocks
     }
 
     /// Decoded positions (rows × steps).
     public var positions: Int { logNormalizers.count }
 
-    /// Blocks of `blockSize` tokens per position (the last one may be shorter).
-    @inlinable
-    public var blocks: Int { (vocabularySize + Self.blockSize - 1) / Self.blockSize }
 
     /// The logits of one position: [vocabularySize].
     @inlinable

@@ -201,12 +201,12 @@ public final class TransformerModel: @unchecked Sendable {
 
         // Output projection: logits[n, V] = x · Eᵀ (+ bias), and log Σ exp of each row, combined
         // from statistics of 16-logit blocks gathered while each block was in cache.
-        // Rows padded to whole cache lines (16 floats): the panel kernel's 16-float stores and the
-        // statistics' loads of them then never split across two lines (8,001 logits a row
-        // unpadded: the output projection ran at ~90 GMAC/s in a beam-4 run, padded ~107).
-        let ldl = (V + 15) / 16 * 16
+        // Rows padded to whole blocks of 16 logits, one cache line each: the panel kernel's
+        // 16-float stores and the statistics' loads of them then never split across two lines
+        // (8,001 logits a row unpadded: the output projection ran at ~90 GMAC/s in a beam-4 run,
+        // padded ~108).
+        let blocks = outputProjection.blocks, ldl = blocks * Logits.blockSize
         let logits = state.logits.reserve(n * ldl)
-        let blocks = outputProjection.blocks
         let blockMax = state.blockMax.reserve(n * blocks)
         let blockSum = computeNormalizers ? state.blockSum.reserve(n * blocks) : nil
         outputProjection(x, rows: n, into: logits, ldy: ldl, blockMax: blockMax, blockSum: blockSum, on: pool)
