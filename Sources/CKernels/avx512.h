@@ -66,16 +66,25 @@ AVX512 static inline __m512 exp_nonpositive(__m512 x) {
     return _mm512_maskz_scalef_ps(_mm512_cmp_ps_mask(x, lowest, _CMP_NLT_UQ), y, n);
 }
 
+// block_sums16 in two parts, for callers that spread the exponentials over other work (the panel
+// kernel's tile_8): e^(v − max) of register i, lane by lane; then the sums of 16 such registers.
+AVX512 static inline __m512 block_exp(__m512 v, __m512 maxima, int i) {
+    return exp_nonpositive(_mm512_sub_ps(v, _mm512_permutexvar_ps(_mm512_set1_epi32(i), maxima)));
+}
+
+AVX512 static inline __m512 sums_of_block_exps(const __m512 e[16], __m512 maxima) {
+    __mmask16 empty = _mm512_cmp_ps_mask(maxima, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
+    return _mm512_mask_blend_ps(empty, reduce16_add(e), _mm512_setzero_ps());
+}
+
 // Lane i: Σ exp(x − max) over the 16 values of v[i], whose maximum is lane i of `maxima`
 // (reduce16_max(v)), the same bits wherever v[i] sits among the 16. A register of −∞ only (masked
 // logits, or padding) has no mass: 0, though its shifted values are NaN. The block statistics'
 // sums (block_statistics_avx512.c, and the panel kernel's tile_statistics).
 AVX512 static inline __m512 block_sums16(const __m512 v[16], __m512 maxima) {
     __m512 e[16];
-    for (int i = 0; i < 16; i++)
-        e[i] = exp_nonpositive(_mm512_sub_ps(v[i], _mm512_permutexvar_ps(_mm512_set1_epi32(i), maxima)));
-    __mmask16 empty = _mm512_cmp_ps_mask(maxima, _mm512_set1_ps(-INFINITY), _CMP_EQ_OQ);
-    return _mm512_mask_blend_ps(empty, reduce16_add(e), _mm512_setzero_ps());
+    for (int i = 0; i < 16; i++) e[i] = block_exp(v[i], maxima, i);
+    return sums_of_block_exps(e, maxima);
 }
 
 // The mask of the first n < 16 lanes, or of all 16.
