@@ -194,7 +194,10 @@ import Testing
         // rows through every tile (8, 4, 2, 1), panels in pairs, alone and partly past n, a call
         // that starts at a later panel (as a thread's share does), and each row's outputs the
         // same bits alone as among others.
-        for (rows, n, k) in [(15, 33, 65), (1, 7, 1), (3, 20, 17), (9, 48, 100), (6, 4, 259), (2, 80, 256)] {
+        // 16 rows and more: an 8-row tile gathers the statistics of the one before it inside its
+        // own loop, 16 positions of k at a time (fewer than 16 such steps when k < 256).
+        for (rows, n, k) in [(15, 33, 65), (1, 7, 1), (3, 20, 17), (9, 48, 100), (6, 4, 259), (2, 80, 256),
+                             (19, 40, 70), (24, 33, 256), (35, 64, 300)] {
             let x = (0..<(rows * k)).map { _ in random() }, w = (0..<(n * k)).map { _ in random() }
             let bias = (0..<n).map { _ in random() }
             var panels = [Float](repeating: .nan, count: nmt_panel_floats(n, k))
