@@ -23,10 +23,13 @@ public final class DecoderState {
     /// Kept when attention weights were asked for.
     let attentionHistory: AttentionHistory?
 
-    // Scratch, sized for the largest step seen.
-    let workspace = LayerWorkspace()
-    let x = ScratchBuffer(), logits = ScratchBuffer(), positions = ScratchBuffer()
-    let blockMax = ScratchBuffer(), blockSum = ScratchBuffer(), normalizers = ScratchBuffer()
+    // Scratch, sized for the largest step seen; the model's next state gets it (and the cache's
+    // buffers) back from `recycler`.
+    private let buffers: DecodingBuffers
+    private let recycler: BufferRecycler
+    let workspace: LayerWorkspace
+    let x: ScratchBuffer, logits: ScratchBuffer, positions: ScratchBuffer
+    let blockMax: ScratchBuffer, blockSum: ScratchBuffer, normalizers: ScratchBuffer
 
     /// Positions decoded so far.
     public var length: Int { cache.length }
@@ -35,8 +38,14 @@ public final class DecoderState {
     let model: ObjectIdentifier
 
     init(model: ObjectIdentifier, rowsPerSentence: Int, encoder: EncoderOutput, memory: [CrossAttentionMemory],
-         cache: KVCache, attentionHistory: AttentionHistory?) {
+         cache: KVCache, attentionHistory: AttentionHistory?, buffers: DecodingBuffers, recycler: BufferRecycler) {
         self.model = model
+        self.buffers = buffers
+        self.recycler = recycler
+        workspace = buffers.workspace
+        (x, logits, positions) = (buffers.x, buffers.logits, buffers.positions)
+        (blockMax, blockSum, normalizers) = (buffers.blockMax, buffers.blockSum, buffers.normalizers)
+        buffers.keysAndValues = cache.storage
         self.rowsPerSentence = rowsPerSentence
         rowSentence = (0..<(encoder.batchSize * rowsPerSentence)).map { $0 / rowsPerSentence }
         rowSourceLengths = rowSentence.map { encoder.lengths[$0] }
@@ -44,6 +53,10 @@ public final class DecoderState {
         self.memory = memory
         self.cache = cache
         self.attentionHistory = attentionHistory
+    }
+
+    deinit {
+        recycler.give(buffers)
     }
 
     /// The live rows become `sources.count` rows, row r continuing from row `sources[r]`: beams

@@ -25,6 +25,8 @@ public final class TransformerModel: @unchecked Sendable {
     private let decoderLayers: [DecoderLayer]
     private let encoderNorm: LayerNorm?
     private let decoderNorm: LayerNorm?
+    /// Scratch and cache buffers of finished calls, for the next ones (per replica).
+    private let recycler = BufferRecycler()
 
     /// threads: nil for every core this process may use. computeType: `.auto` computes with each
     /// matrix as the file stores it; `.f32` and `.i8` convert the others when the model loads.
@@ -104,11 +106,12 @@ public final class TransformerModel: @unchecked Sendable {
                 }
                 row += sequence.count
             }
-            let workspace = LayerWorkspace()
+            let buffers = recycler.take()
+            defer { recycler.give(buffers) }
             for layer in encoderLayers {
                 var weights = [Float](repeating: 0, count: recordAttention ? batch.count * heads * S * S : 0)
                 weights.withUnsafeMutableBufferPointer { weights in
-                    layer(x, lengths: lengths, workspace: workspace,
+                    layer(x, lengths: lengths, workspace: buffers.workspace,
                           attention: recordAttention ? weights.baseAddress : nil, on: pool)
                 }
                 attention?.append(weights)
@@ -135,15 +138,20 @@ public final class TransformerModel: @unchecked Sendable {
             throw .sequenceTooLong(length: maxLength, maxPositions: config.maxPositions)
         }
         let heads = config.decoderHeads, headDim = config.dModel / heads
-        let memory = decoderLayers.map { $0.crossAttention.memory(of: encoder, on: pool) }
+        let buffers = recycler.take()
+        let memory = decoderLayers.enumerated().map { l, layer in
+            layer.crossAttention.memory(of: encoder, in: buffers.crossAttention(layer: l), projected: buffers.projected,
+                                        on: pool)
+        }
         let cache = KVCache(layers: config.decoderLayers, rows: encoder.batchSize * maxRowsPerSentence,
                             liveRows: encoder.batchSize * rowsPerSentence, heads: heads, headDim: headDim,
-                            initialCapacity: min(maxLength, 64), maxCapacity: maxLength)
+                            initialCapacity: min(maxLength, 64), maxCapacity: maxLength, reusing: buffers.keysAndValues)
         let history = recordAttention
             ? AttentionHistory(layers: config.decoderLayers, heads: heads, sourcePaddedLength: encoder.paddedLength)
             : nil
         return DecoderState(model: ObjectIdentifier(self), rowsPerSentence: rowsPerSentence, encoder: encoder,
-                            memory: memory, cache: cache, attentionHistory: history)
+                            memory: memory, cache: cache, attentionHistory: history, buffers: buffers,
+                            recycler: recycler)
     }
 
     /// Appends `steps` tokens to every row (tokens: [rows, steps]) and returns the logits of every

@@ -155,7 +155,7 @@ import Testing
         let encoder = EncoderOutput(lengths: lengths, packedStates: packed, stateSize: d, selfAttention: nil,
                                     heads: shape.heads)
         #expect(encoder.states.count == states.count && encoder.paddedLength == S)
-        let memory = layer.fast.memory(of: encoder, on: testPool)
+        let memory = layer.fast.memory(of: encoder, in: (ScratchBuffer(), ScratchBuffer()), projected: ScratchBuffer(), on: testPool)
         let sentenceOfRow = [1, 0, 1, 0], steps = 2
         let x = (0..<(sentenceOfRow.count * steps * d)).map { _ in random() }
         let (out, weights) = run(layer, x, sequences: sentenceOfRow.count, queries: steps,

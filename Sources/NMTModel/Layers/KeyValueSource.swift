@@ -13,21 +13,18 @@ enum KeyValueSource {
 
 /// One decoder layer's cross-attention keys and values of a batch's encoder output, projected once
 /// per batch: `[sentences, heads, paddedLength, headDim]` each, so that one head's keys are
-/// contiguous for the attention kernel. Owned here, so the kernel's pointers stay valid while a
-/// decoder state holds it.
+/// contiguous for the attention kernel. In buffers of the decoder state's `DecodingBuffers`, which
+/// it keeps alive while a decoder state holds it.
 final class CrossAttentionMemory: @unchecked Sendable {
+    private let buffers: (keys: ScratchBuffer, values: ScratchBuffer)
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
     let paddedLength: Int
 
-    init(count: Int, paddedLength: Int) {
-        keys = .allocateAligned(count)
-        values = .allocateAligned(count)
+    init(count: Int, paddedLength: Int, in buffers: (keys: ScratchBuffer, values: ScratchBuffer)) {
+        self.buffers = buffers
+        keys = buffers.keys.reserve(count)
+        values = buffers.values.reserve(count)
         self.paddedLength = paddedLength
-    }
-
-    deinit {
-        keys.deallocateAligned()
-        values.deallocateAligned()
     }
 }

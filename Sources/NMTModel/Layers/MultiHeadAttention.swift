@@ -135,20 +135,22 @@ struct MultiHeadAttention: Sendable {
 
     /// The encoder output as this layer's cross-attention memory: its [tokens, d] states projected
     /// to keys and values, each laid out as [batch, heads, S, headDim] (padding positions zero).
-    func memory(of encoder: EncoderOutput, on pool: ThreadPool) -> CrossAttentionMemory {
+    /// buffers: where the keys and values go; projected: scratch.
+    func memory(of encoder: EncoderOutput, in buffers: (keys: ScratchBuffer, values: ScratchBuffer),
+                projected: ScratchBuffer, on pool: ThreadPool) -> CrossAttentionMemory {
         let d = heads * headDim, S = encoder.paddedLength, tokens = encoder.tokenCount
-        let memory = CrossAttentionMemory(count: encoder.batchSize * S * d, paddedLength: S)
-        let projected = ScratchBuffer(tokens * d)  // [tokens, d]
+        let memory = CrossAttentionMemory(count: encoder.batchSize * S * d, paddedLength: S, in: buffers)
+        let projected = projected.reserve(tokens * d)  // [tokens, d]
         for (linear, out) in [(key, memory.keys), (value, memory.values)] {
             encoder.packedStates.withUnsafeBufferPointer {
-                linear($0.baseAddress!, rows: tokens, into: projected.pointer, on: pool)
+                linear($0.baseAddress!, rows: tokens, into: projected, on: pool)
             }
             var row = 0  // sentence b's first row of `projected`
             for (b, length) in encoder.lengths.enumerated() {
                 for h in 0..<heads {
                     let slot = out + (b * heads + h) * S * headDim
                     for t in 0..<length {
-                        (slot + t * headDim).update(from: projected.pointer + (row + t) * d + h * headDim, count: headDim)
+                        (slot + t * headDim).update(from: projected + (row + t) * d + h * headDim, count: headDim)
                     }
                     (slot + length * headDim).update(repeating: 0, count: (S - length) * headDim)
                 }
