@@ -104,13 +104,25 @@ import Testing
     }
 
     /// The decoder's self-attention over its cache: steps of one and of several positions, beams
-    /// taking over other beams between them, the cache growing past its first capacity.
+    /// taking over other beams between them, the cache growing past its first capacity; then the
+    /// same again in a second cache that takes over the first one's buffers, full of its keys and
+    /// values (as the next batch's cache does).
     @Test(arguments: [(d: 8, heads: 2), (d: 64, heads: 1), (d: 130, heads: 2)])
     func cachedSelfAttentionMatchesTheReference(shape: (d: Int, heads: Int)) throws {
         let random = Self.generator(UInt64(shape.d) + 100)
         let layer = Layer(d: shape.d, heads: shape.heads, random: random)
-        let d = shape.d, headDim = d / shape.heads
-        let cache = KVCache(layers: 1, rows: 3, heads: shape.heads, headDim: headDim, initialCapacity: 2, maxCapacity: 40)
+        let headDim = shape.d / shape.heads
+        let first = KVCache(layers: 1, rows: 3, heads: shape.heads, headDim: headDim, initialCapacity: 2, maxCapacity: 40)
+        try attendThroughCache(first, layer: layer, d: shape.d, heads: shape.heads, random: random)
+        let second = KVCache(layers: 1, rows: 3, heads: shape.heads, headDim: headDim, initialCapacity: 2, maxCapacity: 40,
+                             reusing: first.storage)
+        #expect(second.storage === first.storage && second.capacity == first.capacity)
+        try attendThroughCache(second, layer: layer, d: shape.d, heads: shape.heads, random: random)
+    }
+
+    private func attendThroughCache(_ cache: KVCache, layer: Layer, d: Int, heads: Int,
+                                    random: () -> Float) throws {
+        let shape = (d: d, heads: heads)
         var histories: [[[Float]]] = [[], [], []]  // each live row's inputs so far
         // (steps, then the rows that continue: beams taking over, one leaving)
         let plan: [(steps: Int, select: [Int]?)] = [(1, [0, 0, 1]), (2, [2, 0, 1]), (1, nil), (3, [1, 1]), (20, nil)]
@@ -155,7 +167,10 @@ import Testing
         let encoder = EncoderOutput(lengths: lengths, packedStates: packed, stateSize: d, selfAttention: nil,
                                     heads: shape.heads)
         #expect(encoder.states.count == states.count && encoder.paddedLength == S)
-        let memory = layer.fast.memory(of: encoder, in: (ScratchBuffer(), ScratchBuffer()), projected: ScratchBuffer(), on: testPool)
+        // Buffers that held something else before (a model's buffers serve batch after batch).
+        let buffers = (keys: ScratchBuffer(), values: ScratchBuffer()), projected = ScratchBuffer()
+        for buffer in [buffers.keys, buffers.values, projected] { buffer.reserve(4 * S * d).update(repeating: .nan, count: 4 * S * d) }
+        let memory = layer.fast.memory(of: encoder, in: buffers, projected: projected, on: testPool)
         let sentenceOfRow = [1, 0, 1, 0], steps = 2
         let x = (0..<(sentenceOfRow.count * steps * d)).map { _ in random() }
         let (out, weights) = run(layer, x, sequences: sentenceOfRow.count, queries: steps,
