@@ -27,7 +27,7 @@ struct DecoderLayer: Sendable {
     func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows: Int, steps: Int, layer: Int, state: DecoderState,
                         attention: (decoderSelf: UnsafeMutablePointer<Float>, cross: UnsafeMutablePointer<Float>)?,
                         on pool: ThreadPool) {
-        let n = rows * steps, w = state.workspace
+        let n = rows * steps, w = state.buffers.workspace
         residual(x, rows: n, norm: selfAttentionNorm, normalizeBefore: normalizeBefore, workspace: w) { input, out in
             selfAttention(input, sequences: rows, queries: steps, keys: .cache(state.cache, layer: layer), mask: .causal,
                           into: out, workspace: w, probabilities: attention?.decoderSelf,

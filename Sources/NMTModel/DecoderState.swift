@@ -23,13 +23,10 @@ public final class DecoderState {
     /// Kept when attention weights were asked for.
     let attentionHistory: AttentionHistory?
 
-    // Scratch, sized for the largest step seen; the model's next state gets it (and the cache's
-    // buffers) back from `recycler`.
-    private let buffers: DecodingBuffers
+    /// Scratch, sized for the largest step seen; the model's next state gets it (and the cache's
+    /// buffers) back from `recycler`.
+    let buffers: DecodingBuffers
     private let recycler: BufferRecycler
-    let workspace: LayerWorkspace
-    let x: ScratchBuffer, logits: ScratchBuffer, positions: ScratchBuffer
-    let blockMax: ScratchBuffer, blockSum: ScratchBuffer, normalizers: ScratchBuffer
 
     /// Positions decoded so far.
     public var length: Int { cache.length }
@@ -42,9 +39,6 @@ public final class DecoderState {
         self.model = model
         self.buffers = buffers
         self.recycler = recycler
-        workspace = buffers.workspace
-        (x, logits, positions) = (buffers.x, buffers.logits, buffers.positions)
-        (blockMax, blockSum, normalizers) = (buffers.blockMax, buffers.blockSum, buffers.normalizers)
         buffers.keysAndValues = cache.storage
         self.rowsPerSentence = rowsPerSentence
         rowSentence = (0..<(encoder.batchSize * rowsPerSentence)).map { $0 / rowsPerSentence }

@@ -43,7 +43,6 @@ public struct Logits {
     /// Decoded positions (rows × steps).
     public var positions: Int { logNormalizers.count }
 
-
     /// The logits of one position: [vocabularySize].
     @inlinable
     public func row(_ position: Int) -> UnsafeBufferPointer<Float> {

@@ -173,8 +173,8 @@ public final class TransformerModel: @unchecked Sendable {
         let p0 = state.length
         try state.cache.reserve(p0 + steps)
         let d = config.dModel, n = rows * steps, V = config.targetVocabSize
-        let x = state.x.reserve(n * d)
-        let positionTable = state.positions.reserve(steps * d)  // [steps, d]
+        let x = state.buffers.x.reserve(n * d)
+        let positionTable = state.buffers.positions.reserve(steps * d)  // [steps, d]
         positions.fill(from: p0, count: steps, into: positionTable)
         for r in 0..<rows {
             for t in 0..<steps {
@@ -214,11 +214,11 @@ public final class TransformerModel: @unchecked Sendable {
         // (8,001 logits a row unpadded: the output projection ran at ~90 GMAC/s in a beam-4 run,
         // padded ~108).
         let blocks = outputProjection.blocks, ldl = blocks * Logits.blockSize
-        let logits = state.logits.reserve(n * ldl)
-        let blockMax = state.blockMax.reserve(n * blocks)
-        let blockSum = computeNormalizers ? state.blockSum.reserve(n * blocks) : nil
+        let logits = state.buffers.logits.reserve(n * ldl)
+        let blockMax = state.buffers.blockMax.reserve(n * blocks)
+        let blockSum = computeNormalizers ? state.buffers.blockSum.reserve(n * blocks) : nil
         outputProjection(x, rows: n, into: logits, ldy: ldl, blockMax: blockMax, blockSum: blockSum, on: pool)
-        let normalizers = state.normalizers.reserve(n)
+        let normalizers = state.buffers.normalizers.reserve(n)
         for i in 0..<n {
             normalizers[i] = blockSum.map { nmt_log_sum_exp_of_blocks(blockMax + i * blocks, $0 + i * blocks, blocks) } ?? .nan
         }
