@@ -1,5 +1,7 @@
 /// A growable float buffer reused across calls, so decoding steps do not allocate; it starts on a
-/// cache line (`allocateAligned`).
+/// cache line (`allocateAligned`). Its floats are not initialized: every user writes what it reads
+/// (the buffers go from batch to batch with stale contents anyway), and zeroing a grown buffer
+/// touched pages of its doubled capacity that were never used.
 final class ScratchBuffer {
     private(set) var pointer: UnsafeMutablePointer<Float>
     private(set) var capacity: Int
@@ -7,7 +9,6 @@ final class ScratchBuffer {
     init(_ capacity: Int = 0) {
         self.capacity = max(capacity, 1)
         pointer = .allocateAligned(self.capacity)
-        pointer.initialize(repeating: 0, count: self.capacity)
     }
 
     deinit { pointer.deallocateAligned() }
@@ -19,7 +20,6 @@ final class ScratchBuffer {
             pointer.deallocateAligned()
             capacity = max(count, capacity * 2)
             pointer = .allocateAligned(capacity)
-            pointer.initialize(repeating: 0, count: capacity)
         }
         return pointer
     }

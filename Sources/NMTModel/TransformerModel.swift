@@ -143,7 +143,13 @@ public final class TransformerModel: @unchecked Sendable {
             layer.crossAttention.memory(of: encoder, in: buffers.crossAttention(layer: l), projected: buffers.projected,
                                         on: pool)
         }
-        let cache = KVCache(layers: config.decoderLayers, rows: encoder.batchSize * maxRowsPerSentence,
+        let rows = encoder.batchSize * maxRowsPerSentence
+        if let earlier = buffers.keysAndValues, !earlier.fits(layers: config.decoderLayers, rows: rows, width: config.dModel) {
+            // Freed before the larger buffers are allocated, so that malloc can place them over
+            // the pages these had (a first batch of fewer sentences left 30 MB behind).
+            buffers.keysAndValues = nil
+        }
+        let cache = KVCache(layers: config.decoderLayers, rows: rows,
                             liveRows: encoder.batchSize * rowsPerSentence, heads: heads, headDim: headDim,
                             initialCapacity: min(maxLength, 64), maxCapacity: maxLength, reusing: buffers.keysAndValues)
         let history = recordAttention
