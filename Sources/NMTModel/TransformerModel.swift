@@ -144,7 +144,8 @@ public final class TransformerModel: @unchecked Sendable {
                                         on: pool)
         }
         let rows = encoder.batchSize * maxRowsPerSentence
-        if let earlier = buffers.keysAndValues, !earlier.fits(layers: config.decoderLayers, rows: rows, width: config.dModel) {
+        if let earlier = buffers.keysAndValues,
+           !earlier.fits(layers: config.decoderLayers, rows: rows, width: heads * headDim) {
             // Freed before the larger buffers are allocated, so that malloc can place them over
             // the pages these had (a first batch of fewer sentences left 30 MB behind).
             buffers.keysAndValues = nil
