@@ -24,6 +24,12 @@ void nmt_reuse_freed_memory(void) {
 #endif
 }
 
+void nmt_return_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);  // every arena's free pages, not only the top of the main heap
+#endif
+}
+
 float *nmt_alloc_floats(size_t count) {
     // malloc's pointer sits just before the aligned block.
     char *raw = malloc((count > 0 ? count : 1) * sizeof(float) + 64 + sizeof(void *));

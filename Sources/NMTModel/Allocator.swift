@@ -18,4 +18,12 @@ public enum Allocator {
     public static func reuseFreedMemory() {
         nmt_reuse_freed_memory()
     }
+
+    /// Hands the free pages of every malloc heap back to the system (glibc's `malloc_trim`;
+    /// nothing on other C libraries): after `reuseFreedMemory`, what a process frees stays with it
+    /// otherwise. Process-wide; `translate-server` calls it when it has been idle
+    /// (`--release-memory-after`), after `Translator.releaseKeptBuffers()`.
+    public static func returnFreeMemory() {
+        nmt_return_free_memory()
+    }
 }

@@ -41,6 +41,11 @@ final class BufferRecycler: Sendable {
         spares.withLock { $0.popLast() } ?? DecodingBuffers()
     }
 
+    /// Drops the spare sets (sets in use come back as usual).
+    func releaseSpares() {
+        spares.withLock { $0.removeAll() }
+    }
+
     /// Keeps `buffers` for a later `take`, unless `limit` sets are kept already.
     func give(_ buffers: DecodingBuffers) {
         spares.withLock { spares in

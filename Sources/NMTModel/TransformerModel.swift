@@ -74,6 +74,13 @@ public final class TransformerModel: @unchecked Sendable {
         decoderNorm = other.decoderNorm
     }
 
+    /// Frees the decoding buffers this model keeps for its next calls (see `DecodingBuffers`);
+    /// the next call allocates them again, with their page faults. Calls running meanwhile are not
+    /// affected.
+    public func releaseKeptBuffers() {
+        recycler.releaseSpares()
+    }
+
     // MARK: Encoder
 
     /// Encodes a batch of source id sequences (each ending with `</s>`), of any lengths.

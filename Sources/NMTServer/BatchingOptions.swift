@@ -12,11 +12,18 @@ public struct ServerBatching: Sendable {
     public var maxTokens: Int
     /// Most sentences decoded together inside a call (the translator sorts them by length first).
     public var maxSentences: Int
+    /// After this long without a request, the buffers the translators keep for their next batch
+    /// are freed and the free memory handed back to the system (`Translator.releaseKeptBuffers`,
+    /// `Allocator.returnFreeMemory`): one burst of long texts would otherwise keep its memory for
+    /// the server's lifetime. nil: never.
+    public var releaseMemoryAfter: Duration?
 
-    public init(enabled: Bool = true, window: Duration = .milliseconds(5), maxTokens: Int = 4096, maxSentences: Int = 64) {
+    public init(enabled: Bool = true, window: Duration = .milliseconds(5), maxTokens: Int = 4096, maxSentences: Int = 64,
+                releaseMemoryAfter: Duration? = .seconds(30)) {
         self.enabled = enabled
         self.window = window
         self.maxTokens = maxTokens
         self.maxSentences = maxSentences
+        self.releaseMemoryAfter = releaseMemoryAfter
     }
 }

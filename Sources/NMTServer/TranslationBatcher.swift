@@ -48,6 +48,11 @@ public actor TranslationBatcher: Service {
     private var recentRequests = 0
     private var lastBatchEnded = ContinuousClock.now
     private var running = false
+    /// Batches started so far: an idle timer set after batch n frees memory only if no batch
+    /// started since.
+    private var batchesStarted = 0
+    /// Times the kept memory was freed after an idle period (for tests).
+    private(set) var memoryReleases = 0
 
     /// decoding: the server's options; `nBest` is set per request (`alternatives`).
     public init(models: [ServedModel], decoding: DecodingOptions, batching: ServerBatching, queueLimit: Int,
@@ -124,10 +129,32 @@ public actor TranslationBatcher: Service {
             let batch = takeBatch()
             queuedLines -= batch.reduce(0) { $0 + $1.lines.count }
             metrics?.queue(lines: queuedLines)
+            batchesStarted += 1
             let results = await run(batch)
             recentRequests = batch.count + pending.count
             lastBatchEnded = .now
             for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
+            if pending.isEmpty { releaseMemoryWhenIdle() }
+        }
+    }
+
+    /// Frees the translators' kept buffers once `releaseMemoryAfter` passes with no batch started.
+    private func releaseMemoryWhenIdle() {
+        guard let delay = batching.releaseMemoryAfter else { return }
+        let batch = batchesStarted
+        Task {
+            try? await Task.sleep(for: delay)
+            self.releaseMemory(ifStillAfter: batch)  // the task runs on this actor
+        }
+    }
+
+    private func releaseMemory(ifStillAfter batch: Int) {
+        guard batch == batchesStarted, pending.isEmpty else { return }
+        memoryReleases += 1
+        let translators = models.map(\.translator)
+        Task.detached {
+            for translator in translators { translator.releaseKeptBuffers() }
+            Allocator.returnFreeMemory()
         }
     }
 

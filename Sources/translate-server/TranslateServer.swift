@@ -185,15 +185,22 @@ struct BatchingArguments: ParsableArguments {
     @Flag(help: "Translate every request alone, one after another (for comparison; as servers that do not batch).")
     var noBatching = false
 
+    @Option(help: "Seconds without requests after which the memory kept for the next batch is freed and handed back to the system (0: never; a burst of long texts would otherwise keep its memory).")
+    var releaseMemoryAfter: Double = 30
+
     var batching: ServerBatching {
         ServerBatching(enabled: !noBatching, window: .microseconds(Int64(batchWindowMs * 1000)), maxTokens: batchTokens,
-                       maxSentences: batchSize)
+                       maxSentences: batchSize,
+                       releaseMemoryAfter: releaseMemoryAfter > 0 ? .milliseconds(Int64(releaseMemoryAfter * 1000)) : nil)
     }
 
     func validate() throws {
         guard batchWindowMs >= 0, batchWindowMs <= 10_000 else { throw ValidationError("--batch-window-ms must be 0...10000") }
         guard batchTokens >= 1 else { throw ValidationError("--batch-tokens must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard releaseMemoryAfter >= 0, releaseMemoryAfter <= 86_400 else {
+            throw ValidationError("--release-memory-after must be 0...86400 seconds")
+        }
     }
 }
 

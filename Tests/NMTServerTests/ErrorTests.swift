@@ -119,6 +119,26 @@ import Testing
         #expect(translations.map(\.text) == (try Support.expected(["A dog runs.", "A cat sleeps."])).map(\.text))
     }
 
+    /// Once `releaseMemoryAfter` passes without a request, the translators' kept buffers are freed,
+    /// once per idle period; requests after it are translated as before.
+    @Test func idleBatcherReleasesKeptMemory() async throws {
+        let batcher = TranslationBatcher(models: [Support.tiny], decoding: Support.decoding,
+                                         batching: ServerBatching(window: .zero, releaseMemoryAfter: .milliseconds(50)),
+                                         queueLimit: 100)
+        let running = Task { try await batcher.run() }
+        let lines = ["A dog runs.", "A cat sleeps."]
+        let expected = try Support.expected(lines).map(\.text)
+        for round in 1...2 {
+            #expect(try await batcher.translate(lines, model: 0, nBest: 1).map(\.text) == expected)
+            for _ in 0..<500 where await batcher.memoryReleases < round { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(await batcher.memoryReleases == round)
+        }
+        try await Task.sleep(for: .milliseconds(150))  // idle on: no second release without a batch
+        #expect(await batcher.memoryReleases == 2)
+        await batcher.stop()
+        try await running.value
+    }
+
     /// Requests that ask for attention batch apart from those that do not, which then carry no
     /// attention (nor pay for recording it); each still gets its own translations.
     @Test func attentionRequestsBatchApart() async throws {

@@ -28,6 +28,20 @@ import Testing
         }
     }
 
+    /// Freed kept buffers are allocated again by the next call, which translates as before (with
+    /// two workers: every replica's buffers, and the model's own).
+    @Test func translationsAfterReleasingKeptBuffersAreTheSame() throws {
+        let translator = try Translator(modelPath: Fixtures.url("marian-shared.bin").path, threads: 2, workers: 2)
+        let options = DecodingOptions(beamSize: 4, maxLength: 20)
+        let lines = Self.sentences + Self.sentences.map { $0 + " " + $0 }
+        let before = try translator.translate(lines, options: options, batching: Batching(maxSentences: 3))
+        translator.releaseKeptBuffers()
+        Allocator.returnFreeMemory()
+        let after = try translator.translate(lines, options: options, batching: Batching(maxSentences: 3))
+        #expect(after.map(\.text) == before.map(\.text))
+        #expect(after.map(\.score) == before.map(\.score))
+    }
+
     /// The reported score is the model's log-probability of the sequence under the length penalty.
     @Test(arguments: [1, 4])
     func scoresAreModelLogProbabilities(beamSize: Int) throws {

@@ -24,6 +24,9 @@ size_t nmt_available_cores(void);
 /// (process-wide; see Allocator.reuseFreedMemory), unless MALLOC_MMAP_THRESHOLD_,
 /// MALLOC_TRIM_THRESHOLD_ or a glibc.malloc tunable in GLIBC_TUNABLES is set. Elsewhere: nothing.
 void nmt_reuse_freed_memory(void);
+/// Hands the free pages of every malloc arena back to the system (glibc's malloc_trim; nothing
+/// elsewhere): after nmt_reuse_freed_memory, freed memory otherwise stays with the process.
+void nmt_return_free_memory(void);
 /// Uninitialized room for `count` floats from a 64-byte boundary (a cache line), or NULL; free it
 /// with nmt_free_floats. From malloc, a few bytes more, rather than posix_memalign, whose
 /// split-off remainders kept glibc from reusing freed blocks as well (a beam-4 run over the
