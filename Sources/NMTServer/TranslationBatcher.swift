@@ -48,9 +48,12 @@ public actor TranslationBatcher: Service {
     private var recentRequests = 0
     private var lastBatchEnded = ContinuousClock.now
     private var running = false
-    /// Batches started so far: an idle timer set after batch n frees memory only if no batch
-    /// started since.
-    private var batchesStarted = 0
+    /// The idle release (`ServerBatching.releaseMemoryAfter`): whether a batch ran since the last
+    /// release, whether one runs now, and whether a timer is set (one at most, however many
+    /// batches end with an empty queue).
+    private var memoryKept = false
+    private var batchRunning = false
+    private var idleTimerSet = false
     /// Times the kept memory was freed after an idle period (for tests).
     private(set) var memoryReleases = 0
 
@@ -129,27 +132,36 @@ public actor TranslationBatcher: Service {
             let batch = takeBatch()
             queuedLines -= batch.reduce(0) { $0 + $1.lines.count }
             metrics?.queue(lines: queuedLines)
-            batchesStarted += 1
+            batchRunning = true
             let results = await run(batch)
+            batchRunning = false
+            memoryKept = true
             recentRequests = batch.count + pending.count
             lastBatchEnded = .now
             for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
-            if pending.isEmpty { releaseMemoryWhenIdle() }
+            if pending.isEmpty { setIdleTimer() }
         }
     }
 
-    /// Frees the translators' kept buffers once `releaseMemoryAfter` passes with no batch started.
-    private func releaseMemoryWhenIdle() {
-        guard let delay = batching.releaseMemoryAfter else { return }
-        let batch = batchesStarted
+    /// Wakes `releaseMemoryAfter` after the last batch ended, unless a timer is set already (it
+    /// sets itself again for the later deadline).
+    private func setIdleTimer() {
+        guard let delay = batching.releaseMemoryAfter, !idleTimerSet else { return }
+        idleTimerSet = true
+        let deadline = lastBatchEnded.advanced(by: delay)
         Task {
-            try? await Task.sleep(for: delay)
-            self.releaseMemory(ifStillAfter: batch)  // the task runs on this actor
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            self.idleTimerFired()  // the task runs on this actor
         }
     }
 
-    private func releaseMemory(ifStillAfter batch: Int) {
-        guard batch == batchesStarted, pending.isEmpty else { return }
+    /// Frees the translators' kept buffers and hands the free memory back to the system, once
+    /// `releaseMemoryAfter` has passed since the last batch with nothing queued or running.
+    private func idleTimerFired() {
+        idleTimerSet = false
+        guard memoryKept, !batchRunning, pending.isEmpty, let delay = batching.releaseMemoryAfter else { return }
+        guard ContinuousClock.now >= lastBatchEnded.advanced(by: delay) else { return setIdleTimer() }
+        memoryKept = false
         memoryReleases += 1
         let translators = models.map(\.translator)
         Task.detached {
