@@ -39,7 +39,6 @@ public final class DecoderState {
         self.model = model
         self.buffers = buffers
         self.recycler = recycler
-        buffers.keysAndValues = cache.storage
         self.rowsPerSentence = rowsPerSentence
         rowSentence = (0..<(encoder.batchSize * rowsPerSentence)).map { $0 / rowsPerSentence }
         rowSourceLengths = rowSentence.map { encoder.lengths[$0] }

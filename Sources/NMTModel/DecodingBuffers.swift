@@ -17,8 +17,21 @@ final class DecodingBuffers: @unchecked Sendable {  // one call at a time: hande
     let projected = ScratchBuffer()
     /// Per decoder layer: its cross-attention keys and values.
     private var crossAttention: [(keys: ScratchBuffer, values: ScratchBuffer)] = []
-    /// The last cache's buffers, for the next cache.
-    var keysAndValues: KVStorage?
+    /// The last cache's buffers, for the next cache (`keyValueCache`).
+    private var keysAndValues: KVStorage?
+
+    /// A key/value cache on the last cache's buffers when they have its layers, width and rows;
+    /// else on new ones, the old freed first so that malloc can place the new over their pages (a
+    /// worker's first batch, its longest sentences and fewer of them, left 30 MB behind). Its
+    /// buffers are then the ones kept for the next cache.
+    func keyValueCache(layers: Int, rows: Int, liveRows: Int, heads: Int, headDim: Int, initialCapacity: Int,
+                       maxCapacity: Int) -> KVCache {
+        if keysAndValues?.fits(layers: layers, rows: rows, width: heads * headDim) == false { keysAndValues = nil }
+        let cache = KVCache(layers: layers, rows: rows, liveRows: liveRows, heads: heads, headDim: headDim,
+                            initialCapacity: initialCapacity, maxCapacity: maxCapacity, reusing: keysAndValues)
+        keysAndValues = cache.storage
+        return cache
+    }
 
     func crossAttention(layer: Int) -> (keys: ScratchBuffer, values: ScratchBuffer) {
         while crossAttention.count <= layer { crossAttention.append((ScratchBuffer(), ScratchBuffer())) }

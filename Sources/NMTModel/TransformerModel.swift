@@ -150,16 +150,9 @@ public final class TransformerModel: @unchecked Sendable {
             layer.crossAttention.memory(of: encoder, in: buffers.crossAttention(layer: l), projected: buffers.projected,
                                         on: pool)
         }
-        let rows = encoder.batchSize * maxRowsPerSentence
-        if let earlier = buffers.keysAndValues,
-           !earlier.fits(layers: config.decoderLayers, rows: rows, width: heads * headDim) {
-            // Freed before the larger buffers are allocated, so that malloc can place them over
-            // the pages these had (a first batch of fewer sentences left 30 MB behind).
-            buffers.keysAndValues = nil
-        }
-        let cache = KVCache(layers: config.decoderLayers, rows: rows,
-                            liveRows: encoder.batchSize * rowsPerSentence, heads: heads, headDim: headDim,
-                            initialCapacity: min(maxLength, 64), maxCapacity: maxLength, reusing: buffers.keysAndValues)
+        let cache = buffers.keyValueCache(layers: config.decoderLayers, rows: encoder.batchSize * maxRowsPerSentence,
+                                          liveRows: encoder.batchSize * rowsPerSentence, heads: heads, headDim: headDim,
+                                          initialCapacity: min(maxLength, 64), maxCapacity: maxLength)
         let history = recordAttention
             ? AttentionHistory(layers: config.decoderLayers, heads: heads, sourcePaddedLength: encoder.paddedLength)
             : nil
