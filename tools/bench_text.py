@@ -30,7 +30,10 @@ in the output and in the source) and BLEU (sacrebleu) against the references joi
 Markdown table on standard output, everything in runs/bench_text/report.json.
 
     python tools/bench_text.py --binary .build/release/translate [--rounds 3] [--inputs a,b,c]
-        [--beams 1,4] [--ours-args "--batch-size 64"] [--splits sentences,long,none] [--quick]
+        [--beams 1,4] [--ours-args "--batch-size 64"] [--splits sentences,long,none] [--isa avx2] [--quick]
+
+--isa avx2 caps both engines' instruction set (NMT_ISA for ours, CTranslate2's and oneDNN's caps, as
+tools/bench.py does), to measure an AVX2-only machine on an AVX-512 one.
 """
 import argparse
 import json
@@ -73,8 +76,9 @@ def binary_flags(binary):
 class Variant:
     """One system with one setting: `command(input, output, beam)` is the process to time."""
 
-    def __init__(self, system, setting, command, inputs="abc", compute="f32"):
+    def __init__(self, system, setting, command, inputs="abc", compute="f32", env=None):
         self.system, self.setting, self.command, self.inputs, self.compute = system, setting, command, inputs, compute
+        self.env = env or {}  # added to the process's environment (the --isa cap)
 
     @property
     def key(self):
@@ -88,6 +92,8 @@ class Variant:
 def variants(args, model, flags, notes):
     ours = [args.binary, "--model", model, "--threads", str(bench.THREADS)] + shlex.split(args.ours_args)
     computes = args.compute_types.split(",")
+    isa = bench.ISA_ENV.get(args.isa, {})
+    ours_env, ct2_env = isa.get("ours", {}), isa.get("ctranslate2", {})
     if "i8" in computes and "--compute-type" not in flags:
         notes.append("i8: skipped, the binary has no --compute-type")
         computes = [c for c in computes if c != "i8"]
@@ -97,17 +103,19 @@ def variants(args, model, flags, notes):
 
         def ours_cmd(extra, typed=typed):
             return lambda src, out, beam: ours + ["--beam-size", str(beam), "--input", src, "--output", out] + typed + extra
-        found.append(Variant("ours", "", ours_cmd([]), compute=compute))
+        found.append(Variant("ours", "", ours_cmd([]), compute=compute, env=ours_env))
         if "--read-ahead" in flags:
-            found.append(Variant("ours, unsorted", "--read-ahead 64", ours_cmd(["--read-ahead", "64"]), compute=compute))
+            found.append(Variant("ours, unsorted", "--read-ahead 64", ours_cmd(["--read-ahead", "64"]), compute=compute,
+                                 env=ours_env))
         else:
             notes.append("ours, unsorted: skipped, the binary has no --read-ahead")
         if "--workers" in flags:
-            found.append(Variant("ours, 1 worker", "--workers 1", ours_cmd(["--workers", "1"]), compute=compute))
+            found.append(Variant("ours, 1 worker", "--workers 1", ours_cmd(["--workers", "1"]), compute=compute,
+                                 env=ours_env))
         for mode in filter(None, args.splits.split(",")):
             if "--split" in flags:
                 found.append(Variant(f"ours, split={mode}", f"--split {mode}", ours_cmd(["--split", mode]), inputs="bc",
-                                     compute=compute))
+                                     compute=compute, env=ours_env))
             else:
                 notes.append(f"ours, split={mode}: skipped, the binary has no --split")
     hf_dir, ct2_dir = os.path.join(ROOT, "runs", "bench", "tiny-hf"), os.path.join(ROOT, "runs", "bench", "tiny-ct2")
@@ -126,8 +134,8 @@ def variants(args, model, flags, notes):
             name = f"{batch_type}/{size}" + (f", inter {inter}" if inter > 1 else "")
             found.append(Variant("ctranslate2", name, lambda src, out, beam, t=batch_type, n=size, c=ct2_type, i=inter: ct2 + [
                 "--compute-type", c, "--beam-size", str(beam), "--batch-type", t, "--max-batch-size", str(n),
-                "--inter-threads", str(i), "--input", src, "--output", out], compute=compute))
-    return found, os.path.join(hf_dir, "source.spm"), os.path.join(hf_dir, "target.spm")
+                "--inter-threads", str(i), "--input", src, "--output", out], compute=compute, env=ct2_env))
+    return found, os.path.join(hf_dir, "source.spm"), os.path.join(hf_dir, "target.spm"), ct2_dir
 
 
 def read_lines(path):
@@ -155,6 +163,8 @@ def main():
     p.add_argument("--paragraph-join", type=int, default=5, help="source lines per line of input b")
     p.add_argument("--long-join", type=int, default=50, help="source lines per line of input c")
     p.add_argument("--compute-types", default="f32", help="comma-separated: f32 (CTranslate2 float32), i8 (int8)")
+    p.add_argument("--isa", choices=sorted(bench.ISA_ENV),
+                   help="cap the instruction set of ours and CTranslate2 (an AVX2-only machine on an AVX-512 one)")
     p.add_argument("--quick", action="store_true", help="1 round; CTranslate2 only as tokens/4096 and examples/32")
     args = p.parse_args()
     if args.quick:
@@ -165,7 +175,14 @@ def main():
     os.makedirs(os.path.join(args.work, "out"), exist_ok=True)
     notes = []
     flags = binary_flags(args.binary)
-    systems, source_spm, target_spm = variants(args, args.model, flags, notes)
+    systems, source_spm, target_spm, ct2_dir = variants(args, args.model, flags, notes)
+    isa_env = bench.ISA_ENV.get(args.isa, {})
+    # What each side runs on: the CPU's widest ISA (ours follows it unless capped) and what
+    # CTranslate2 and oneDNN report they selected.
+    isa_used = {"cpu": bench.cpu_isa(), "cap": args.isa or "none"}
+    for compute in dict.fromkeys(v.compute for v in systems):
+        ct2_type = {"f32": "float32", "i8": "int8"}[compute]
+        isa_used[f"ctranslate2 {compute}"] = bench.ct2_isa(ct2_dir, source_spm, ct2_type, isa_env.get("ctranslate2", {}))
     source_sp, target_sp = spm.SentencePieceProcessor(model_file=source_spm), spm.SentencePieceProcessor(
         model_file=target_spm)
     positions = read_header(args.model)["config"]["max_positions"]
@@ -188,7 +205,7 @@ def main():
     warm = os.path.join(args.work, "warm-up.en")
     write_lines(warm, src[:16])
     for v in {v.system: v for v in systems}.values():
-        bench.timed_process(v.command(warm, os.path.join(args.work, "out", "warm-up.txt"), 1), env=env)
+        bench.timed_process(v.command(warm, os.path.join(args.work, "out", "warm-up.txt"), 1), env=dict(env, **v.env))
 
     load_before = os.getloadavg()
     cells = []
@@ -201,7 +218,7 @@ def main():
             # Taking turns, starting one further each round, so no system always runs first.
             for v in cell_systems[r % len(cell_systems):] + cell_systems[:r % len(cell_systems)]:
                 out = os.path.join(args.work, "out", f"{name}.beam{beam}.{v.slug}.txt")
-                took, peak = bench.timed_process(v.command(inp["path"], out, beam), env=env)
+                took, peak = bench.timed_process(v.command(inp["path"], out, beam), env=dict(env, **v.env))
                 runs[v.key].append({"s": took, "peak_mb": peak})
                 print(f"{name} beam {beam} round {r + 1} {v.key}: {took:.2f} s", file=sys.stderr, flush=True)
         results = []
@@ -227,7 +244,7 @@ def main():
                 x["speed_over_ct2_best_median"] = best["median_s"] / x["median_s"]
         cells.append({"input": name, "beam": beam, "compute": compute, "results": results})
 
-    report = {"binary": args.binary, "ours_args": args.ours_args, "model": args.model, "threads": bench.THREADS,
+    report = {"binary": args.binary, "ours_args": args.ours_args, "isa": isa_used, "isa_env": isa_env, "model": args.model, "threads": bench.THREADS,
               "rounds": args.rounds, "quick": args.quick,
               "binary_has": {f: f in flags for f in ("--read-ahead", "--split")}, "notes": notes,
               "load_average_1_5_15min": {"before": load_before, "after": os.getloadavg()},
@@ -237,6 +254,7 @@ def main():
 
     print(f"\n{bench.THREADS} threads, {args.compute_types}, best of {args.rounds} round(s); {os.path.relpath(args.model, ROOT)}, "
           f"{positions} positions; binary {args.binary} {args.ours_args}".rstrip())
+    print("instruction sets: " + "; ".join(f"{k}: {v}" for k, v in isa_used.items()))
     print(f"load average (1 min) {load_before[0]:.1f} before, {os.getloadavg()[0]:.1f} after: with more runnable "
           f"threads than cores, every system's times can grow many-fold")
     for note in notes:

@@ -30,6 +30,9 @@ void nmt_layer_norm_avx512(const float *x, const float *gamma, const float *beta
 // The AVX-512 product from weights packed in panels (matmul_panels_avx512.c).
 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *panels, size_t n, size_t k,
                               const float *bias, float *y, size_t ldy, float *maxima, float *sums, size_t ldm);
+// The AVX2 product from the same panels (matmul_panels_avx2.c): the same bits as the AVX-512 one.
+void nmt_matmul_panels_avx2(const float *x, size_t rows, const float *panels, size_t n, size_t k,
+                            const float *bias, float *y, size_t ldy);
 // The AVX2 + FMA matrix product (matmul_avx2.c), picked when AVX2 is allowed and AVX-512 is not.
 void nmt_matmul_transposed_avx2(const float *x, size_t rows, const float *w, size_t n, size_t k, const float *bias,
                                 float *y, size_t ldy);

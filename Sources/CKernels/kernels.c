@@ -306,7 +306,7 @@ void nmt_pack_panels(const float *w, size_t n, size_t k, float *panels) {
 int nmt_panels_preferred(void) {
 #if defined(__x86_64__)
     static _Atomic int cache = -1;
-    return cached_test(&cache, test_avx512);
+    return cached_test(&cache, test_avx2);
 #else
     return 0;
 #endif
@@ -315,8 +315,17 @@ int nmt_panels_preferred(void) {
 int nmt_matmul_panels(const float *x, size_t rows, const float *panels, size_t n, size_t k, const float *bias,
                       float *y, size_t ldy, float *maxima, float *sums, size_t ldm) {
 #if defined(__x86_64__)
-    if (!has_avx512()) return 0;
-    nmt_matmul_panels_avx512(x, rows, panels, n, k, bias, y, ldy, maxima, sums, ldm);
+    if (has_avx512()) {
+        nmt_matmul_panels_avx512(x, rows, panels, n, k, bias, y, ldy, maxima, sums, ldm);
+        return 1;
+    }
+    if (!has_avx2()) return 0;
+    nmt_matmul_panels_avx2(x, rows, panels, n, k, bias, y, ldy);
+    // The statistics in a pass over the rows just written (in L2: products.c runs a product
+    // with statistics in chunks of columns).
+    if (maxima)
+        for (size_t r = 0; r < rows; r++)
+            block_statistics_avx2(y + r * ldy, n, maxima + r * ldm, sums ? sums + r * ldm : NULL);
     return 1;
 #else
     return 0;

@@ -1,5 +1,7 @@
 // nmt_matmul_transposed for CPUs with AVX2 and FMA but not AVX-512 (AMD Zen 2 and 3, Intel before
 // Skylake-X and the client cores without it): y = x · wᵀ with w in PyTorch's [out, in] layout.
+// A model's products read its weights packed in panels instead (matmul_panels_avx2.c); this
+// kernel serves matrices without panels.
 // The same plan as matmul_avx512.c, fitted to 16 ymm registers instead of 32 zmm ones.
 //
 // A tile is 4 weight rows × R input rows (R = 3, 2 or 1). With R = 3, 12 accumulators + 3 input

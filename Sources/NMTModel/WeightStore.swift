@@ -16,8 +16,8 @@ public enum ComputeType: String, Sendable, CaseIterable {
 
 /// A weight matrix [rows, columns] as the products read it.
 enum MatrixWeights: @unchecked Sendable {
-    /// panels: the same matrix packed for the AVX-512 product kernel (nmt_pack_panels), when this
-    /// process runs it.
+    /// panels: the same matrix packed for the AVX2 and AVX-512 product kernels (nmt_pack_panels),
+    /// when this process runs one of them.
     case f32(UnsafePointer<Float>, panels: UnsafePointer<Float>?)
     /// values[r, c] / scales[r] are the weights; rowSums[r] = Σ_c values[r, c] (nmt_i8_row_sums).
     case i8(values: UnsafePointer<Int8>, scales: UnsafePointer<Float>, rowSums: UnsafePointer<Int32>)
@@ -91,9 +91,10 @@ final class WeightStore: @unchecked Sendable {
         }
     }
 
-    /// The matrix packed in panels for the AVX-512 product kernel, if this process runs it: a
-    /// second copy of the f32 weights (the stored layout stays for embedding lookups and for
-    /// threads capped below AVX-512), for ~1.35× faster products on a Zen 5 core.
+    /// The matrix packed in panels for the AVX2 and AVX-512 product kernels, if this process runs
+    /// one: a second copy of the f32 weights (the stored layout stays for embedding lookups and
+    /// for threads capped below AVX2), for ~1.35× faster products on a Zen 5 core with AVX-512
+    /// and the same bits with AVX2 (docs/PERFORMANCE.md).
     private func panels(of values: UnsafePointer<Float>, rows: Int, columns: Int) -> UnsafePointer<Float>? {
         guard nmt_panels_preferred() != 0 else { return nil }
         let panels = allocate(Float.self, nmt_panel_floats(rows, columns))

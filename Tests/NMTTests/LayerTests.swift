@@ -190,13 +190,15 @@ import Testing
             }
             #expect(worst < 1e-4, "\(highest): product \(rows)×\(k) · \(k)×\(n): \(worst)")
         }
-        // Products from panels (AVX-512 only; below it the call declines and computes nothing):
-        // rows through every tile (8, 4, 2, 1), panels in pairs, alone and partly past n, a call
-        // that starts at a later panel (as a thread's share does), and each row's outputs the
-        // same bits alone as among others.
-        // 16 rows and more: an 8-row tile gathers the statistics of the one before it inside its
-        // own loop, 16 positions of k at a time (fewer than 16 such steps when k < 256).
-        for (rows, n, k) in [(15, 33, 65), (1, 7, 1), (3, 20, 17), (9, 48, 100), (6, 4, 259), (2, 80, 256),
+        // Products from panels (AVX2 and AVX-512; the baseline declines and computes nothing):
+        // rows through every tile (AVX-512: 8, 4, 2, 1 and quads; AVX2: 6 to 1 rows over a panel,
+        // 3 to 1 over two), panels in pairs, alone and partly past n, a call that starts at a
+        // later panel (as a thread's share does), and each row's outputs the same bits alone as
+        // among others. The AVX2 and AVX-512 kernels give the same bits (both sum each output in
+        // order of k in one lane), checked when this CPU has both.
+        // 16 rows and more: an AVX-512 8-row tile gathers the statistics of the one before it
+        // inside its own loop, 16 positions of k at a time (fewer than 16 such steps when k < 256).
+        for (rows, n, k) in [(15, 33, 65), (10, 40, 33), (1, 7, 1), (3, 20, 17), (9, 48, 100), (6, 4, 259), (2, 80, 256),
                              (19, 40, 70), (24, 33, 256), (35, 64, 300)] {
             let x = (0..<(rows * k)).map { _ in random() }, w = (0..<(n * k)).map { _ in random() }
             let bias = (0..<n).map { _ in random() }
@@ -204,11 +206,18 @@ import Testing
             nmt_pack_panels(w, n, k, &panels)
             var y = [Float](repeating: .nan, count: rows * n)
             let used = nmt_matmul_panels(x, rows, panels, n, k, bias, &y, n, nil, nil, 0)
-            guard highest == NMT_AVX512 else {
-                #expect(used == 0 && y.allSatisfy(\.isNaN), "\(highest): panels are AVX-512's")
+            guard highest != NMT_BASELINE else {
+                #expect(used == 0 && y.allSatisfy(\.isNaN), "\(highest): panels are AVX2's and AVX-512's")
                 continue
             }
             try #require(used == 1)
+            if highest == NMT_AVX2, nmt_cpu_supports(NMT_AVX512) != 0 {
+                var wide = [Float](repeating: .nan, count: rows * n)
+                nmt_limit_instruction_set(NMT_AVX512)
+                _ = nmt_matmul_panels(x, rows, panels, n, k, bias, &wide, n, nil, nil, 0)
+                nmt_limit_instruction_set(NMT_AVX2)
+                #expect(wide.map(\.bitPattern) == y.map(\.bitPattern), "panels: AVX2 and AVX-512 bits, \(rows) rows × \(n)")
+            }
             var worst = 0.0
             for r in 0..<rows {
                 for o in 0..<n {

@@ -92,7 +92,7 @@ void nmt_attention(nmt_pool *pool, const nmt_attention_job *jobs, size_t count, 
 typedef struct {
     const float *weight;  /// [n, k], or NULL with qweight
     /// NULL, or weight packed by nmt_pack_panels: used instead of `weight` by threads that run
-    /// the AVX-512 kernels (nmt_matmul_panels).
+    /// the AVX2 or AVX-512 kernels (nmt_matmul_panels).
     const float *panels;
     const int8_t *qweight;  /// [n, k] int8, or NULL
     const float *qscale;    /// [n]: qweight[o, :] / qscale[o] are the weights
@@ -112,17 +112,19 @@ typedef struct {
 /// Floats that nmt_pack_panels writes for a [n, k] matrix: ceil(n / 16) panels of [k, 16].
 size_t nmt_panel_floats(size_t n, size_t k);
 /// w [n, k] (PyTorch's [out, in]) as panels: panel p is [k, 16], output columns 16p ..< 16p + 16
-/// side by side at each position of k, zero past n. The f32 product kernel for AVX-512 reads them
-/// (one load = 16 outputs' weights at one position of k, no horizontal sums).
+/// side by side at each position of k, zero past n. The f32 product kernels for AVX-512 and AVX2
+/// read them (one load = 16 or 8 outputs' weights at one position of k, no horizontal sums).
 void nmt_pack_panels(const float *w, size_t n, size_t k, float *panels);
-/// Whether this process's products would read panels: the CPU has AVX-512 and NMT_ISA allows it.
+/// Whether this process's products would read panels: the CPU has AVX2 (and FMA) or AVX-512, and
+/// NMT_ISA allows it.
 /// A model packs its f32 matrices when it loads only then.
 int nmt_panels_preferred(void);
 /// y = x · wᵀ + bias from w's panels (columns 0 ..< n; `panels` starts at the panel of column 0),
-/// if the calling thread runs AVX-512 kernels; returns 0 without computing anything otherwise
-/// (the caller then uses w as stored). maxima: NULL, or [rows, ldm] that receives
-/// nmt_block_statistics of each row's blocks 0 ..< nmt_product_blocks(n) (sums NULL: the maxima
-/// only), the same bits, gathered while each tile's outputs are in L1.
+/// if the calling thread runs AVX2 or AVX-512 kernels; returns 0 without computing anything
+/// otherwise (the caller then uses w as stored). Both sum each output in order of k in one lane:
+/// the same bits with either. maxima: NULL, or [rows, ldm] that receives nmt_block_statistics of
+/// each row's blocks 0 ..< nmt_product_blocks(n) (sums NULL: the maxima only), the same bits,
+/// gathered while each tile's outputs are in L1 (AVX-512) or L2 (AVX2, a pass after the product).
 int nmt_matmul_panels(const float *x, size_t rows, const float *panels, size_t n, size_t k, const float *bias,
                       float *y, size_t ldy, float *maxima, float *sums, size_t ldm);
 
