@@ -116,10 +116,14 @@ AVX2 void nmt_matmul_panels_avx2(const float *x, size_t rows, const float *panel
             size_t share = (k + tiles - 1) / tiles, from = 0;
             for (size_t r = first; r < sixes; r += 6, from += share)
                 tile(6, 1, x + r * k, k, pp, b, n - c, y + r * ldy + c, ldy, ahead, from, share);
+            // The rows left over: 4 or 5 as the last tile over this panel, with its share of the
+            // next; 1–3 over this panel and the next at once (no such tile runs over the next),
+            // asking for the part of the panel after it that the next panel's tiles will not.
             if (left >= 4 || (left && p + 1 == count && p % 2 == 0))
                 tile(left, 1, x + sixes * k, k, pp, b, n - c, y + sixes * ldy + c, ldy, ahead, from, share);
-            else if (left && p % 2 == 0)  // this panel and the next
-                tile(left, 2, x + sixes * k, k, pp, b, n - c, y + sixes * ldy + c, ldy, ahead + 16 * k, from, k);
+            else if (left && p % 2 == 0)
+                tile(left, 2, x + sixes * k, k, pp, b, n - c, y + sixes * ldy + c, ldy, ahead + 16 * k, from,
+                     k - from);
         }
     }
 }

@@ -216,7 +216,8 @@ import Testing
                 nmt_limit_instruction_set(NMT_AVX512)
                 _ = nmt_matmul_panels(x, rows, panels, n, k, bias, &wide, n, nil, nil, 0)
                 nmt_limit_instruction_set(NMT_AVX2)
-                #expect(wide.map(\.bitPattern) == y.map(\.bitPattern), "panels: AVX2 and AVX-512 bits, \(rows) rows × \(n)")
+                let differing = zip(wide, y).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "panels: \(differing) of \(rows) rows × \(n) outputs differ between AVX2 and AVX-512")
             }
             var worst = 0.0
             for r in 0..<rows {
