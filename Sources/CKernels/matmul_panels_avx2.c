@@ -7,9 +7,10 @@
 // registers.
 //
 // Why panels here too: matmul_avx2.c dots weight rows with input rows and sums 8 partial sums
-// per output at the end of every tile (7 loads per 12 multiply-adds and a shuffle tree); on one
-// Zen 5 core capped at AVX2 it ran tiny.bin's products at ~80% of the 256-bit peak in a
-// translation, this kernel at ~90% (docs/PERFORMANCE.md).
+// per output at the end of every tile. From 16 rows it is as fast (both within a few percent of
+// the 256-bit peak on one Zen 5 core capped at AVX2), but with few rows or weights from memory
+// this kernel is faster (4 rows 60 against 51 GMAC/s, 1 row 29 against 23; k = 1,024 from
+// memory 65 against 60), and whole translations took 2–3% less (docs/PERFORMANCE.md).
 //
 // Each output is summed in order of k in one lane from zero and the bias added last, the
 // operations matmul_panels_avx512.c does: the same bits on an AVX2 and an AVX-512 CPU, whatever
