@@ -204,6 +204,12 @@ import Testing
             let bias = (0..<n).map { _ in random() }
             var panels = [Float](repeating: .nan, count: nmt_panel_floats(n, k))
             nmt_pack_panels(w, n, k, &panels)
+            // The AVX2 packing (8 × 8 transposes) lays out what the scalar loop does.
+            let expectedPanels = (0..<nmt_panel_floats(n, k)).map { j -> Float in
+                let (p, i, c) = (j / (16 * k), j / 16 % k, j % 16)
+                return 16 * p + c < n ? w[(16 * p + c) * k + i] : 0
+            }
+            #expect(panels.map(\.bitPattern) == expectedPanels.map(\.bitPattern), "\(highest): panels of \(n) × \(k)")
             var y = [Float](repeating: .nan, count: rows * n)
             let used = nmt_matmul_panels(x, rows, panels, n, k, bias, &y, n, nil, nil, 0)
             guard highest != NMT_BASELINE else {
