@@ -1,7 +1,8 @@
-// Swish and layer norm for CPUs with AVX-512: 16 lanes where kernels.c's AVX2 versions use 8. On a
-// core with two 512-bit pipes (AMD Zen 5) they take half the time; both were ~2.4% of a greedy run.
-// Swish is the same expression per element as the AVX2 version (the same exp polynomial, one
-// division), so the same bits.
+// Swish and layer norm for CPUs with AVX-512: 16 lanes where the AVX2 versions use 8. On a core
+// with two 512-bit pipes (AMD Zen 5) they take half the time; both were ~2.4% of a greedy run.
+// Swish is the same expression per element as kernels.c's AVX2 version (the same exp polynomial,
+// one division), so the same bits; elementwise_avx2.c's layer norm adds its 16 partial sums up as
+// this one does, so the same bits too.
 #include "internal.h"
 
 #if defined(__x86_64__)
@@ -18,7 +19,7 @@ AVX512 void nmt_swish_avx512(float *x, size_t n) {
     }
 }
 
-// Mean and variance in two passes over the row, as the AVX2 version (16 partial sums instead of 8).
+// Mean and variance in two passes over the row, each with 16 partial sums.
 AVX512 void nmt_layer_norm_avx512(const float *x, const float *gamma, const float *beta, float eps, float *y,
                                   size_t n) {
     __m512 s = _mm512_setzero_ps();

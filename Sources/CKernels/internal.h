@@ -30,6 +30,12 @@ void nmt_layer_norm_avx512(const float *x, const float *gamma, const float *beta
 // The AVX-512 product from weights packed in panels (matmul_panels_avx512.c).
 void nmt_matmul_panels_avx512(const float *x, size_t rows, const float *panels, size_t n, size_t k,
                               const float *bias, float *y, size_t ldy, float *maxima, float *sums, size_t ldm);
+// Attention, block statistics and layer norm for AVX2 with the AVX-512 versions' bits
+// (attend_avx2.c, block_statistics_avx2.c, elementwise_avx2.c).
+void nmt_attend_avx2(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
+                     size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out);
+void nmt_block_statistics_avx2(const float *x, size_t n, float *maxima, float *sums);
+void nmt_layer_norm_avx2(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n);
 // The AVX2 product from the same panels (matmul_panels_avx2.c): the same bits as the AVX-512 one.
 void nmt_matmul_panels_avx2(const float *x, size_t rows, const float *panels, size_t n, size_t k,
                             const float *bias, float *y, size_t ldy);

@@ -21,7 +21,9 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
 #define EXP8_BODY(x) VECTOR_EXP(v8f, v8i, x)
 
 // Each kernel is compiled twice, for the baseline CPU and for AVX2+FMA, and DISPATCH chooses at run
-// time; the hottest ones also have an AVX-512 version in their own file (internal.h).
+// time; the hottest ones also have an AVX-512 version in their own file (internal.h). Attention,
+// layer norm and the block statistics have an AVX2 version of their own too, with the AVX-512
+// version's bits (avx2.h), so the AVX2 copies of those this macro makes are not used.
 #define KERNELS(SUFFIX, ATTR)                                                          \
     ATTR static float max_##SUFFIX(const float *x, size_t n) {                        \
         size_t i = 0;                                                                 \
@@ -245,7 +247,8 @@ static int has_avx512(void) {
 #define DISPATCH_AVX512(NAME, ...) \
     return has_avx512() ? nmt_##NAME##_avx512(__VA_ARGS__) \
            : has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
-// For the kernels whose AVX2 version also has its own file, nmt_NAME_avx2 (internal.h).
+// For the kernels whose AVX2 version also has its own file, nmt_NAME_avx2 (internal.h): the
+// AVX-512 version's bits on an AVX2 CPU.
 #define DISPATCH_OWN(NAME, ...) \
     return has_avx512() ? nmt_##NAME##_avx512(__VA_ARGS__) \
            : has_avx2() ? nmt_##NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
@@ -275,14 +278,14 @@ void nmt_activate(nmt_activation f, float *x, size_t n) {
 }
 void nmt_add(const float *x, float *y, size_t n) { DISPATCH(add, x, y, n); }
 void nmt_layer_norm(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n) {
-    DISPATCH_AVX512(layer_norm, x, gamma, beta, eps, y, n);
+    DISPATCH_OWN(layer_norm, x, gamma, beta, eps, y, n);
 }
 void nmt_attend(const float *q, const float *keys, const float *values, size_t stride, const int32_t *origins,
                 size_t row_stride, size_t count, size_t dim, float scale, float *scores, float *out) {
-    DISPATCH_AVX512(attend, q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
+    DISPATCH_OWN(attend, q, keys, values, stride, origins, row_stride, count, dim, scale, scores, out);
 }
 void nmt_block_statistics(const float *x, size_t n, float *maxima, float *sums) {
-    DISPATCH_AVX512(block_statistics, x, n, maxima, sums);
+    DISPATCH_OWN(block_statistics, x, n, maxima, sums);
 }
 float nmt_log_sum_exp_of_blocks(const float *maxima, const float *sums, size_t blocks) {
     DISPATCH(log_sum_exp_of_blocks, maxima, sums, blocks);
@@ -325,7 +328,7 @@ int nmt_matmul_panels(const float *x, size_t rows, const float *panels, size_t n
     // with statistics in chunks of columns).
     if (maxima)
         for (size_t r = 0; r < rows; r++)
-            block_statistics_avx2(y + r * ldy, n, maxima + r * ldm, sums ? sums + r * ldm : NULL);
+            nmt_block_statistics_avx2(y + r * ldy, n, maxima + r * ldm, sums ? sums + r * ldm : NULL);
     return 1;
 #else
     return 0;

@@ -318,6 +318,70 @@ import Testing
         }
     }
 
+    /// The AVX2 kernels give the AVX-512 ones' bits (the same operations in the same order), so a
+    /// model translates to the same bytes, scores and attention weights included, on either CPU:
+    /// attention over scattered keys, layer norm, swish and block statistics, over every remainder
+    /// of 8 and 16 lanes (products from panels: `everyInstructionSetMatchesDouble`).
+    @Test func avx2KernelsGiveTheAVX512Bits() throws {
+        guard nmt_cpu_supports(NMT_AVX512) != 0 else {
+            print("kernels: AVX2 against AVX-512 skipped, this CPU lacks AVX-512")
+            return
+        }
+        try #require(nmt_process_instruction_set() == Int32(NMT_AVX512.rawValue), "unset NMT_ISA to test every kernel")
+        defer { nmt_limit_instruction_set(NMT_AVX512) }
+        /// body's result computed with AVX-512, then with AVX2, as bit patterns.
+        func both(_ body: () -> [Float]) -> (avx512: [UInt32], avx2: [UInt32]) {
+            nmt_limit_instruction_set(NMT_AVX512)
+            let wide = body().map(\.bitPattern)
+            nmt_limit_instruction_set(NMT_AVX2)
+            return (wide, body().map(\.bitPattern))
+        }
+        var seed: UInt64 = 17
+        func random() -> Float {  // deterministic, in [-1, 1)
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: seed) >> 40) / Float(1 << 23)
+        }
+        let rowStride = 100 * 130
+        let keys = (0..<(3 * rowStride)).map { _ in random() }, values = (0..<(3 * rowStride)).map { _ in random() }
+        for dim in [1, 7, 15, 16, 17, 64, 65, 130] {
+            for count in [1, 2, 8, 9, 15, 16, 17, 33, 100] {
+                let q = (0..<dim).map { _ in 2 * random() }
+                let origins = (0..<count).map { _ in Int32((random() + 1) * 1.5) }
+                let r = both {
+                    var scores = [Float](repeating: .nan, count: count), out = [Float](repeating: .nan, count: dim)
+                    nmt_attend(q, keys, values, dim, origins, rowStride, count, dim, 0.125, &scores, &out)
+                    return scores + out
+                }
+                #expect(r.avx512 == r.avx2, "attention over \(count) keys of \(dim)")
+            }
+        }
+        for n in [1, 7, 8, 9, 15, 16, 17, 33, 256, 300] {
+            let x = (0..<n).map { _ in 4 * random() }, gamma = (0..<n).map { _ in random() }, beta = (0..<n).map { _ in random() }
+            let norm = both {
+                var y = [Float](repeating: .nan, count: n)
+                nmt_layer_norm(x, gamma, beta, 1e-5, &y, n)
+                return y
+            }
+            #expect(norm.avx512 == norm.avx2, "layer norm of \(n)")
+            let swish = both {
+                var y = x
+                nmt_activate(ModelConfig.Activation.swish.kernel, &y, n)
+                return y
+            }
+            #expect(swish.avx512 == swish.avx2, "swish of \(n)")
+        }
+        for n in [1, 9, 15, 16, 17, 255, 256, 257, 300, 8001] {
+            let x = (0..<n).map { i in i % 37 == 5 ? -Float.infinity : 8 * random() }
+            let blocks = (n + 15) / 16
+            let statistics = both {
+                var maxima = [Float](repeating: .nan, count: blocks), sums = maxima
+                nmt_block_statistics(x, n, &maxima, &sums)
+                return maxima + sums + [nmt_log_sum_exp_of_blocks(maxima, sums, blocks)]
+            }
+            #expect(statistics.avx512 == statistics.avx2, "block statistics of \(n)")
+        }
+    }
+
     @Test func sinusoidalPositions() {
         let halves = PositionalEncoding(dModel: 4, layout: .halves)
         // Pair i has angle p / 10000^(2i/4): pair 0 → p, pair 1 → p / 100.
