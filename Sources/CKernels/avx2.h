@@ -1,8 +1,8 @@
 // Shared by the AVX2 kernels that give the same bits as their AVX-512 versions (attend_avx2.c,
-// block_statistics_avx2.c, elementwise_avx2.c): the target attribute, masks, and the two orders
-// in which the AVX-512 kernels add up 16 lanes, here for 16 lanes held as two 8-lane halves (lo:
-// lanes 0–7, hi: lanes 8–15). Floating-point addition is commutative but not associative: the
-// same pairs added in the same tree give the same bits.
+// block_statistics_avx2.c, elementwise_avx2.c, matmul_panels_avx2.c): the target attribute,
+// masks, and the two orders in which the AVX-512 kernels add up 16 lanes, here for 16 lanes held
+// as two 8-lane halves (lo: lanes 0–7, hi: lanes 8–15). Floating-point addition is commutative
+// but not associative: the same pairs added in the same tree give the same bits.
 #ifndef CKERNELS_AVX2_H
 #define CKERNELS_AVX2_H
 
@@ -43,7 +43,8 @@ AVX2 static inline float sum16_halves(__m256 lo, __m256 hi) {
     return _mm_cvtss_f32(_mm_add_ss(c, _mm_movehdup_ps(c)));
 }
 
-// The largest of 16 lanes (exact in any order).
+// The largest of 16 lanes (the same value in any order; of +0 and −0, either may come out, which
+// no later step tells apart: x − 0 and e^±0 are the same).
 AVX2 static inline float max16(__m256 lo, __m256 hi) {
     __m256 m = _mm256_max_ps(lo, hi);
     __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));

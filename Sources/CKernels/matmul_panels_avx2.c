@@ -18,10 +18,9 @@
 #include "internal.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
+#include "avx2.h"
 
-#define AVX2 __attribute__((target("avx2,fma")))
+#include <string.h>
 
 // Stores the 16 outputs of one panel for one row: acc (two halves) plus the bias; only the first
 // `valid` columns exist. Masked stores are slow on AMD, so a partial panel goes through a copy.
