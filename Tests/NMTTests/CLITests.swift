@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Synchronization
 import Testing
@@ -18,10 +19,14 @@ import Testing
 
     static let model = Fixtures.url("marian-shared.bin").path
 
-    static func run(_ arguments: [String], input: [UInt8] = []) throws -> Run {
+    /// environment: variables added to this process's for the run.
+    static func run(_ arguments: [String], input: [UInt8] = [], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
@@ -97,6 +102,26 @@ import Testing
                                input: input)
         #expect(run.status == 0)
         #expect(run.lines.count == 1200)
+    }
+
+    /// On a CPU with AVX-512, the AVX2 kernels (`NMT_ISA=avx2`, as on a CPU without AVX-512) give
+    /// the same bytes: translations, scores, n-best lists and every attention weight of tiny.bin.
+    @Test func sameBytesWithAVX2AndAVX512() throws {
+        guard nmt_cpu_supports(NMT_AVX512) != 0 else {
+            print("CLI: AVX2 against AVX-512 skipped, this CPU lacks AVX-512")
+            return
+        }
+        let input = Array(("Two young, White males are outside near many bushes.\n" +
+                           "A man in an orange hat starring at something. Several men in hard hats are operating a giant pulley system.\n" +
+                           "A little girl climbing into a wooden playhouse.\n").utf8)
+        for options in [["--beam-size", "4", "--n-best", "2", "--attention", "--attention-heads", "all"], ["--beam-size", "1"],
+                        ["--beam-size", "4", "--compute-type", "i8"]] {
+            let arguments = ["--model", TinyModelTests.modelPath, "--output-format", "json"] + options
+            let wide = try Self.run(arguments, input: input, environment: ["NMT_ISA": "avx512"])
+            let narrow = try Self.run(arguments, input: input, environment: ["NMT_ISA": "avx2"])
+            #expect(wide.status == 0 && narrow.status == 0, "\(wide.stderr)\(narrow.stderr)")
+            #expect(wide.lines.count == 3 && wide.stdout == narrow.stdout, "\(options)")
+        }
     }
 
     @Test func jsonOutput() throws {
