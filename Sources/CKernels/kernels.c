@@ -20,10 +20,8 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
 
 #define EXP8_BODY(x) VECTOR_EXP(v8f, v8i, x)
 
-// Each kernel is compiled twice, for the baseline CPU and for AVX2+FMA, and DISPATCH chooses at run
-// time; the hottest ones also have an AVX-512 version in their own file (internal.h). Attention,
-// layer norm and the block statistics have an AVX2 version of their own too, with the AVX-512
-// version's bits (avx2.h), so the AVX2 copies of those this macro makes are not used.
+// Each of these kernels is compiled twice, for the baseline CPU and for AVX2+FMA, and DISPATCH
+// chooses at run time; swish also has an AVX-512 version in its own file (internal.h).
 #define KERNELS(SUFFIX, ATTR)                                                          \
     ATTR static float max_##SUFFIX(const float *x, size_t n) {                        \
         size_t i = 0;                                                                 \
@@ -36,35 +34,14 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         for (; i < n; i++) best = x[i] > best ? x[i] : best;                          \
         return best;                                                                  \
     }                                                                                 \
-    ATTR static size_t first_above_##SUFFIX(const float *x, size_t n, float limit) {   \
+    ATTR static size_t first_above_##SUFFIX(const float *x, size_t n, float limit) {  \
         size_t i = 0;                                                                 \
-        /* 8 at a time while all are ≤ limit, then the exact index one by one. */      \
+        /* 8 at a time while all are ≤ limit, then the exact index one by one. */     \
         for (; i + 8 <= n; i += 8)                                                    \
             if (!__builtin_reduce_and(load8(x + i) <= limit)) break;                  \
         for (; i < n; i++)                                                            \
             if (!(x[i] <= limit)) return i;                                           \
         return n;                                                                     \
-    }                                                                                 \
-    ATTR static float sum_exp_##SUFFIX(const float *x, size_t n, float shift) {       \
-        size_t i = 0;                                                                 \
-        v8f s = 0.0f;                                                                 \
-        for (; i + 8 <= n; i += 8) { v8f v = load8(x + i) - shift; s += EXP8_BODY(v); } \
-        float total = hsum8(s);                                                       \
-        for (; i < n; i++) { v8f v = x[i] - shift; total += (EXP8_BODY(v)).s0; }      \
-        return total;                                                                 \
-    }                                                                                 \
-    ATTR static float exp_inplace_##SUFFIX(float *x, size_t n, float shift) {         \
-        size_t i = 0;                                                                 \
-        v8f s = 0.0f;                                                                 \
-        for (; i + 8 <= n; i += 8) {                                                  \
-            v8f v = load8(x + i) - shift;                                             \
-            v8f e = EXP8_BODY(v);                                                     \
-            store8(x + i, e);                                                         \
-            s += e;                                                                   \
-        }                                                                             \
-        float total = hsum8(s);                                                       \
-        for (; i < n; i++) { v8f v = x[i] - shift; float e = (EXP8_BODY(v)).s0; x[i] = e; total += e; } \
-        return total;                                                                 \
     }                                                                                 \
     ATTR static void swish_##SUFFIX(float *x, size_t n) {                             \
         size_t i = 0;                                                                 \
@@ -74,49 +51,8 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         }                                                                             \
         for (; i < n; i++) { v8f e = -x[i]; x[i] = x[i] / (1.0f + (EXP8_BODY(e)).s0); } \
     }                                                                                 \
-    ATTR static void scale_##SUFFIX(float *x, size_t n, float a) {                    \
-        for (size_t i = 0; i < n; i++) x[i] *= a;                                     \
-    }                                                                                 \
     ATTR static void add_##SUFFIX(const float *x, float *y, size_t n) {               \
         for (size_t i = 0; i < n; i++) y[i] += x[i];                                  \
-    }                                                                                 \
-    ATTR static float dot_##SUFFIX(const float *x, const float *y, size_t n) {        \
-        size_t i = 0;                                                                 \
-        v8f s = 0.0f;                                                                 \
-        for (; i + 8 <= n; i += 8) s += load8(x + i) * load8(y + i);                  \
-        float total = hsum8(s);                                                       \
-        for (; i < n; i++) total += x[i] * y[i];                                      \
-        return total;                                                                 \
-    }                                                                                 \
-    ATTR static void layer_norm_##SUFFIX(const float *x, const float *gamma, const float *beta, float eps, \
-                                         float *y, size_t n) {                        \
-        size_t i = 0;                                                                 \
-        v8f s = 0.0f;                                                                 \
-        for (; i + 8 <= n; i += 8) s += load8(x + i);                                 \
-        float sum = hsum8(s);                                                         \
-        for (; i < n; i++) sum += x[i];                                               \
-        float mean = sum / (float)n;                                                  \
-        v8f q = 0.0f;                                                                 \
-        for (i = 0; i + 8 <= n; i += 8) { v8f c = load8(x + i) - mean; q += c * c; }  \
-        float squares = hsum8(q);                                                     \
-        for (; i < n; i++) { float c = x[i] - mean; squares += c * c; }               \
-        float inv = 1.0f / sqrtf(squares / (float)n + eps);                           \
-        for (i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];      \
-    }                                                                                 \
-    ATTR static void block_statistics_##SUFFIX(const float *x, size_t n, float *maxima, float *sums) { \
-        size_t b = 0;                                                                 \
-        for (; 16 * b + 16 <= n; b++) {                                               \
-            v8f lo = load8(x + 16 * b), hi = load8(x + 16 * b + 8);                    \
-            float m = hmax8(__builtin_elementwise_max(lo, hi));                       \
-            v8f l = lo - m, h = hi - m;                                               \
-            maxima[b] = m;                                                            \
-            if (sums) sums[b] = m == -INFINITY ? 0 : hsum8(EXP8_BODY(l) + EXP8_BODY(h)); \
-        }                                                                             \
-        if (16 * b < n) {                                                             \
-            float m = max_##SUFFIX(x + 16 * b, n - 16 * b);                           \
-            maxima[b] = m;                                                            \
-            if (sums) sums[b] = m == -INFINITY ? 0 : sum_exp_##SUFFIX(x + 16 * b, n - 16 * b, m); \
-        }                                                                             \
     }                                                                                 \
     ATTR static float log_sum_exp_of_blocks_##SUFFIX(const float *maxima, const float *sums, size_t blocks) { \
         float m = max_##SUFFIX(maxima, blocks);                                       \
@@ -127,51 +63,123 @@ typedef int32_t v8i __attribute__((ext_vector_type(8)));
         float total = hsum8(s);                                                       \
         for (; i < blocks; i++) { v8f v = maxima[i] - m; total += sums[i] * (EXP8_BODY(v)).s0; } \
         return m + logf(total);                                                       \
-    }                                                                                 \
-    /* Attention of one query, in three steps: scores, softmax, weighted sum of values. */ \
-    ATTR static void scaled_scores_##SUFFIX(const float *q, const float *keys, size_t stride, \
-                                            const int32_t *origins, size_t row_stride, size_t count, \
-                                            size_t dim, float scale, float *scores) { \
-        for (size_t j = 0; j < count; j++) {                                          \
-            const float *key = keys + entry_offset(origins, row_stride, stride, j);   \
-            scores[j] = dot_##SUFFIX(q, key, dim) * scale;                            \
-        }                                                                             \
-    }                                                                                 \
-    ATTR static void softmax_##SUFFIX(float *scores, size_t count) {                  \
-        float m = max_##SUFFIX(scores, count);                                        \
-        scale_##SUFFIX(scores, count, 1 / exp_inplace_##SUFFIX(scores, count, m));   \
-    }                                                                                 \
-    /* 64 outputs at a time stay in eight registers while every value adds to them. */ \
-    ATTR static void weighted_values_##SUFFIX(const float *weights, const float *values, size_t stride, \
-                                              const int32_t *origins, size_t row_stride, size_t count, \
-                                              size_t dim, float *out) {               \
-        for (size_t c = 0; c < dim; c += 64) {                                        \
-            size_t width = dim - c < 64 ? dim - c : 64;                               \
-            if (width < 64) {                                                         \
-                for (size_t i = 0; i < width; i++) out[c + i] = 0;                    \
-                for (size_t j = 0; j < count; j++) {                                  \
-                    const float *value = values + entry_offset(origins, row_stride, stride, j) + c; \
-                    for (size_t i = 0; i < width; i++) out[c + i] += weights[j] * value[i]; \
-                }                                                                     \
-                continue;                                                             \
-            }                                                                         \
-            v8f a[8] = {0};                                                           \
-            for (size_t j = 0; j < count; j++) {                                      \
-                const float *value = values + entry_offset(origins, row_stride, stride, j) + c; \
-                for (int i = 0; i < 8; i++) a[i] += weights[j] * load8(value + 8 * i); \
-            }                                                                         \
-            for (int i = 0; i < 8; i++) store8(out + c + 8 * i, a[i]);                \
-        }                                                                             \
-    }                                                                                 \
-    ATTR static void attend_##SUFFIX(const float *q, const float *keys, const float *values, size_t stride, \
-                                     const int32_t *origins, size_t row_stride, size_t count, size_t dim, \
-                                     float scale, float *scores, float *out) {        \
-        scaled_scores_##SUFFIX(q, keys, stride, origins, row_stride, count, dim, scale, scores); \
-        softmax_##SUFFIX(scores, count);                                              \
-        weighted_values_##SUFFIX(scores, values, stride, origins, row_stride, count, dim, out); \
     }
 
 KERNELS(base, )
+
+// Attention, layer norm and the softmax block statistics for CPUs without AVX2. The AVX2 and
+// AVX-512 versions have files of their own (attend_*.c, elementwise_*.c, block_statistics_*.c)
+// and give the same bits as each other; these sum in other orders, so their last bits differ.
+static float sum_exp_base(const float *x, size_t n, float shift) {
+    size_t i = 0;
+    v8f s = 0.0f;
+    for (; i + 8 <= n; i += 8) { v8f v = load8(x + i) - shift; s += EXP8_BODY(v); }
+    float total = hsum8(s);
+    for (; i < n; i++) { v8f v = x[i] - shift; total += (EXP8_BODY(v)).s0; }
+    return total;
+}
+
+static float exp_inplace_base(float *x, size_t n, float shift) {
+    size_t i = 0;
+    v8f s = 0.0f;
+    for (; i + 8 <= n; i += 8) {
+        v8f v = load8(x + i) - shift;
+        v8f e = EXP8_BODY(v);
+        store8(x + i, e);
+        s += e;
+    }
+    float total = hsum8(s);
+    for (; i < n; i++) { v8f v = x[i] - shift; float e = (EXP8_BODY(v)).s0; x[i] = e; total += e; }
+    return total;
+}
+
+static void scale_base(float *x, size_t n, float a) {
+    for (size_t i = 0; i < n; i++) x[i] *= a;
+}
+
+static float dot_base(const float *x, const float *y, size_t n) {
+    size_t i = 0;
+    v8f s = 0.0f;
+    for (; i + 8 <= n; i += 8) s += load8(x + i) * load8(y + i);
+    float total = hsum8(s);
+    for (; i < n; i++) total += x[i] * y[i];
+    return total;
+}
+
+static void layer_norm_base(const float *x, const float *gamma, const float *beta, float eps, float *y, size_t n) {
+    size_t i = 0;
+    v8f s = 0.0f;
+    for (; i + 8 <= n; i += 8) s += load8(x + i);
+    float sum = hsum8(s);
+    for (; i < n; i++) sum += x[i];
+    float mean = sum / (float)n;
+    v8f q = 0.0f;
+    for (i = 0; i + 8 <= n; i += 8) { v8f c = load8(x + i) - mean; q += c * c; }
+    float squares = hsum8(q);
+    for (; i < n; i++) { float c = x[i] - mean; squares += c * c; }
+    float inv = 1.0f / sqrtf(squares / (float)n + eps);
+    for (i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * gamma[i] + beta[i];
+}
+
+static void block_statistics_base(const float *x, size_t n, float *maxima, float *sums) {
+    size_t b = 0;
+    for (; 16 * b + 16 <= n; b++) {
+        v8f lo = load8(x + 16 * b), hi = load8(x + 16 * b + 8);
+        float m = hmax8(__builtin_elementwise_max(lo, hi));
+        v8f l = lo - m, h = hi - m;
+        maxima[b] = m;
+        if (sums) sums[b] = m == -INFINITY ? 0 : hsum8(EXP8_BODY(l) + EXP8_BODY(h));
+    }
+    if (16 * b < n) {
+        float m = max_base(x + 16 * b, n - 16 * b);
+        maxima[b] = m;
+        if (sums) sums[b] = m == -INFINITY ? 0 : sum_exp_base(x + 16 * b, n - 16 * b, m);
+    }
+}
+
+// Attention of one query, in three steps: scores, softmax, weighted sum of values.
+static void scaled_scores_base(const float *q, const float *keys, size_t stride, const int32_t *origins,
+                               size_t row_stride, size_t count, size_t dim, float scale, float *scores) {
+    for (size_t j = 0; j < count; j++) {
+        const float *key = keys + entry_offset(origins, row_stride, stride, j);
+        scores[j] = dot_base(q, key, dim) * scale;
+    }
+}
+
+static void softmax_base(float *scores, size_t count) {
+    float m = max_base(scores, count);
+    scale_base(scores, count, 1 / exp_inplace_base(scores, count, m));
+}
+
+// 64 outputs at a time stay in eight registers while every value adds to them.
+static void weighted_values_base(const float *weights, const float *values, size_t stride, const int32_t *origins,
+                                 size_t row_stride, size_t count, size_t dim, float *out) {
+    for (size_t c = 0; c < dim; c += 64) {
+        size_t width = dim - c < 64 ? dim - c : 64;
+        if (width < 64) {
+            for (size_t i = 0; i < width; i++) out[c + i] = 0;
+            for (size_t j = 0; j < count; j++) {
+                const float *value = values + entry_offset(origins, row_stride, stride, j) + c;
+                for (size_t i = 0; i < width; i++) out[c + i] += weights[j] * value[i];
+            }
+            continue;
+        }
+        v8f a[8] = {0};
+        for (size_t j = 0; j < count; j++) {
+            const float *value = values + entry_offset(origins, row_stride, stride, j) + c;
+            for (int i = 0; i < 8; i++) a[i] += weights[j] * load8(value + 8 * i);
+        }
+        for (int i = 0; i < 8; i++) store8(out + c + 8 * i, a[i]);
+    }
+}
+
+static void attend_base(const float *q, const float *keys, const float *values, size_t stride,
+                        const int32_t *origins, size_t row_stride, size_t count, size_t dim, float scale, float *scores,
+                        float *out) {
+    scaled_scores_base(q, keys, stride, origins, row_stride, count, dim, scale, scores);
+    softmax_base(scores, count);
+    weighted_values_base(scores, values, stride, origins, row_stride, count, dim, out);
+}
 
 // The portable matrix product; AVX2 and AVX-512 CPUs have their own (matmul_avx2.c,
 // matmul_avx512.c).
@@ -247,8 +255,9 @@ static int has_avx512(void) {
 #define DISPATCH_AVX512(NAME, ...) \
     return has_avx512() ? nmt_##NAME##_avx512(__VA_ARGS__) \
            : has_avx2() ? NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
-// For the kernels whose AVX2 version also has its own file, nmt_NAME_avx2 (internal.h): the
-// AVX-512 version's bits on an AVX2 CPU.
+// For the kernels whose AVX2 version also has its own file, nmt_NAME_avx2 (internal.h). Those of
+// attention, layer norm and the block statistics give the AVX-512 versions' bits; the
+// dot-product matrix kernels (matmul_avx2.c, matmul_avx512.c, for matrices without panels) do not.
 #define DISPATCH_OWN(NAME, ...) \
     return has_avx512() ? nmt_##NAME##_avx512(__VA_ARGS__) \
            : has_avx2() ? nmt_##NAME##_avx2(__VA_ARGS__) : NAME##_base(__VA_ARGS__)
