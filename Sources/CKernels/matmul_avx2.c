@@ -17,9 +17,8 @@
 #include "internal.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "avx2.h"
 
-#define AVX2 __attribute__((target("avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
 // Lane i of the result is the sum of the 8 lanes of a[i]: 14 shuffles and 7 adds for 8 outputs.
@@ -43,12 +42,6 @@ AVX2 INLINE __m128 reduce4_add(const __m256 a[4]) {
     __m256 c = _mm256_add_ps(_mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(1, 0, 1, 0)),
                              _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 2, 3, 2)));
     return _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
-}
-
-// The mask of the first n < 8 lanes, for vmaskmovps (a fast load on AMD and Intel alike; only
-// the masked store is slow on AMD, and this file never uses it).
-AVX2 INLINE __m256i first_lanes(size_t n) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // y[r, c] = x[r, :] · w[c, :] + bias[c] for r < R and 4 weight rows c (no bias when NULL), with the
@@ -76,7 +69,7 @@ AVX2 INLINE __m256i first_lanes(size_t n) {
                 }                                                                                     \
             }                                                                                         \
         for (; i < k; i += 8) {                                                                       \
-            __m256i m = first_lanes(k - i);                                                           \
+            __m256i m = first_lanes8((ptrdiff_t)(k - i));                                             \
             __m256 xv[R];                                                                             \
             for (int r = 0; r < R; r++) xv[r] = _mm256_maskload_ps(x + r * k + i, m);                 \
             for (int c = 0; c < 4; c++) {                                                             \
@@ -115,7 +108,7 @@ AVX2 static float dot(const float *x, const float *w, size_t k) {
         b = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), b);
     }
     for (; i < k; i += 8) {
-        __m256i m = first_lanes(k - i);
+        __m256i m = first_lanes8((ptrdiff_t)(k - i));
         a = _mm256_fmadd_ps(_mm256_maskload_ps(w + i, m), _mm256_maskload_ps(x + i, m), a);
     }
     __m256 s = _mm256_add_ps(a, b);

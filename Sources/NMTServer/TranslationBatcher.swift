@@ -48,10 +48,9 @@ public actor TranslationBatcher: Service {
     private var recentRequests = 0
     private var lastBatchEnded = ContinuousClock.now
     private var running = false
-    /// The idle release (`ServerBatching.releaseMemoryAfter`): whether a batch ran since the last
-    /// release, whether one runs now, and whether a timer is set (one at most, however many
-    /// batches end with an empty queue).
-    private var memoryKept = false
+    /// The idle release (`ServerBatching.releaseMemoryAfter`): whether a batch runs now, and
+    /// whether a timer is set (one at most, however many batches end with an empty queue; only the
+    /// end of a batch sets one, so a timer that fires always has a batch's memory to release).
     private var batchRunning = false
     private var idleTimerSet = false
     /// Times the kept memory was freed after an idle period (for tests).
@@ -135,7 +134,6 @@ public actor TranslationBatcher: Service {
             batchRunning = true
             let results = await run(batch)
             batchRunning = false
-            memoryKept = true
             recentRequests = batch.count + pending.count
             lastBatchEnded = .now
             for (job, result) in zip(batch, results) { job.continuation.resume(returning: result) }
@@ -159,9 +157,8 @@ public actor TranslationBatcher: Service {
     /// `releaseMemoryAfter` has passed since the last batch with nothing queued or running.
     private func idleTimerFired() {
         idleTimerSet = false
-        guard memoryKept, !batchRunning, pending.isEmpty, let delay = batching.releaseMemoryAfter else { return }
+        guard !batchRunning, pending.isEmpty, let delay = batching.releaseMemoryAfter else { return }
         guard ContinuousClock.now >= lastBatchEnded.advanced(by: delay) else { return setIdleTimer() }
-        memoryKept = false
         memoryReleases += 1
         let translators = models.map(\.translator)
         Task.detached {
