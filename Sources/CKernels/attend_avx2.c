@@ -7,12 +7,8 @@
 
 #if defined(__x86_64__)
 #include "avx2.h"
-#include "vector_exp.h"
 
 #include <math.h>
-
-typedef float v8f __attribute__((ext_vector_type(8)));
-typedef int32_t v8i __attribute__((ext_vector_type(8)));
 
 // Step 1: scores[j] = scale · q · key_j. Returns the largest score.
 AVX2 static float scaled_scores(const float *q, const float *keys, size_t stride, const int32_t *origins,

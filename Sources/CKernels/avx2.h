@@ -1,15 +1,22 @@
 // Shared by the AVX2 kernels that give the same bits as their AVX-512 versions (attend_avx2.c,
 // block_statistics_avx2.c, elementwise_avx2.c, matmul_panels_avx2.c): the target attribute,
-// masks, and the two orders in which the AVX-512 kernels add up 16 lanes, here for 16 lanes held
-// as two 8-lane halves (lo: lanes 0–7, hi: lanes 8–15). Floating-point addition is commutative
-// but not associative: the same pairs added in the same tree give the same bits.
+// 8-lane clang vectors, masks, and the two orders in which the AVX-512 kernels add up 16 lanes,
+// here for 16 lanes held as two 8-lane halves (lo: lanes 0–7, hi: lanes 8–15). Floating-point
+// addition is commutative but not associative: the same pairs added in the same tree give the
+// same bits.
 #ifndef CKERNELS_AVX2_H
 #define CKERNELS_AVX2_H
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "vector_exp.h"
 
 #define AVX2 __attribute__((target("avx2,fma")))
+
+typedef float v8f __attribute__((ext_vector_type(8)));
+typedef int32_t v8i __attribute__((ext_vector_type(8)));
 
 // The mask of the first n lanes of 8 (all of them from 8 on), for vmaskmovps: a fast load on AMD
 // and Intel alike; only the masked store is slow on AMD.

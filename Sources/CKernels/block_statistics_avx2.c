@@ -5,12 +5,8 @@
 
 #if defined(__x86_64__)
 #include "avx2.h"
-#include "vector_exp.h"
 
 #include <math.h>
-
-typedef float v8f __attribute__((ext_vector_type(8)));
-typedef int32_t v8i __attribute__((ext_vector_type(8)));
 
 // 8 floats from p, −∞ past the first n.
 AVX2 static inline __m256 load8_or_minus_infinity(const float *p, ptrdiff_t n) {
